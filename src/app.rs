@@ -1,0 +1,62 @@
+//! Wiring: settings → database pool, storage and the job context the worker runs with.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::pipeline::Deps;
+use crate::pipeline::decode::DecodeLimits;
+use crate::storage::Storage;
+use crate::store::migrate;
+use crate::worker::{self, Backoff, JobContext, LoopSettings};
+
+pub struct App {
+    pub pool: PgPool,
+    pub storage: Storage,
+    pub settings: Settings,
+}
+
+impl App {
+    /// # Errors
+    /// The database or storage cannot be reached or opened.
+    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+        let pool = migrate::connect(&settings.database).await?;
+        let storage = Storage::from_settings(&settings.storage).await?;
+        Ok(App {
+            pool,
+            storage,
+            settings,
+        })
+    }
+
+    /// Runs the worker until `shutdown`, then drains.
+    pub async fn run_worker(self, shutdown: CancellationToken) {
+        let queue = &self.settings.queue;
+        let ctx = JobContext {
+            pool: self.pool.clone(),
+            deps: Deps {
+                storage: self.storage,
+                limits: DecodeLimits {
+                    max_duration_secs: self.settings.audio.max_duration_secs,
+                },
+            },
+            visibility_timeout: Duration::from_secs(queue.visibility_timeout_secs.into()),
+            max_attempts: queue.max_attempts as i32,
+            backoff: Backoff {
+                base: Duration::from_secs(queue.backoff_base_secs.into()),
+                max: Duration::from_secs(queue.backoff_max_secs.into()),
+            },
+            wake: Arc::new(Notify::new()),
+        };
+        let loop_settings = LoopSettings {
+            concurrency: self.settings.worker.concurrency,
+            poll_interval: Duration::from_secs(queue.poll_interval_secs),
+            shutdown_grace: Duration::from_secs(self.settings.worker.shutdown_grace_secs),
+        };
+        worker::run_until_stopped(Arc::new(ctx), loop_settings, shutdown).await;
+    }
+}

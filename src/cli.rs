@@ -1,0 +1,170 @@
+//! The command line: `migrate`, `run`, `enqueue`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::config::Settings;
+use crate::pipeline::types::Language;
+use crate::storage::ObjectKey;
+use crate::store::{migrate, sessions};
+use crate::{shutdown, telemetry};
+
+/// The user `enqueue` acts as when none is given: a fixed id, so demo sessions group together.
+const DEMO_USER: Uuid = Uuid::from_u128(0x00000000_0000_4000_8000_0000000000de);
+
+#[derive(Debug, Parser)]
+#[command(name = "vibeinsight", version, about = "VibeInsight audio worker")]
+pub struct Cli {
+    /// Settings file (default: ./vibeinsight.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the database if needed, install pgmq, apply migrations.
+    Migrate,
+    /// Run the worker daemon until SIGTERM/SIGINT.
+    Run,
+    /// Store a recording and insert its session row, as the app does.
+    Enqueue(EnqueueArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct EnqueueArgs {
+    file: PathBuf,
+    #[arg(long, value_enum, default_value_t = LanguageArg::Ja)]
+    language: LanguageArg,
+    /// The owning user (default: the demo user).
+    #[arg(long)]
+    user: Option<Uuid>,
+    #[arg(long, default_value_t = 2)]
+    speakers: i16,
+    /// Print progress as it arrives and then the result, until the session ends.
+    #[arg(long)]
+    wait: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LanguageArg {
+    Ja,
+    En,
+    Auto,
+}
+
+impl From<LanguageArg> for Language {
+    fn from(arg: LanguageArg) -> Language {
+        match arg {
+            LanguageArg::Ja => Language::Ja,
+            LanguageArg::En => Language::En,
+            LanguageArg::Auto => Language::Auto,
+        }
+    }
+}
+
+/// Parses the arguments and runs the command.
+///
+/// # Errors
+/// Whatever the command reports; `main` prints the chain.
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.config.as_deref())?;
+    telemetry::init(settings.telemetry.log_format);
+    match cli.command {
+        Command::Migrate => {
+            migrate::ensure_database(&settings.database).await?;
+            let pool = migrate::connect(&settings.database).await?;
+            migrate::migrate(&pool).await?;
+            tracing::info!("database is migrated");
+            Ok(())
+        }
+        Command::Run => {
+            let stop = shutdown::on_signal().context("Failed to install signal handlers")?;
+            App::build(settings).await?.run_worker(stop).await;
+            Ok(())
+        }
+        Command::Enqueue(args) => enqueue(App::build(settings).await?, args).await,
+    }
+}
+
+async fn enqueue(app: App, args: EnqueueArgs) -> anyhow::Result<()> {
+    let user = args.user.unwrap_or(DEMO_USER);
+    let extension = args
+        .file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("bin")
+        .to_ascii_lowercase();
+    let key = ObjectKey::parse(
+        &format!("{user}/{}.{extension}", Uuid::new_v4()),
+        app.storage.bucket(),
+    )?;
+    app.storage.put(&key, &args.file).await?;
+    let session_id = sessions::insert_as_user(
+        &app.pool,
+        user,
+        key.as_str(),
+        args.language.into(),
+        args.speakers,
+    )
+    .await
+    .context("Failed to insert the session")?;
+    println!("session {session_id} queued ({})", key.as_str());
+    if args.wait {
+        follow(&app.pool, session_id).await?;
+    }
+    Ok(())
+}
+
+/// Prints each progress event as it arrives, then the result or the error.
+async fn follow(pool: &PgPool, session_id: Uuid) -> anyhow::Result<()> {
+    let mut last_id = 0i64;
+    loop {
+        let events: Vec<(i64, String, i16, String)> = sqlx::query_as(
+            "select id, stage, progress, message from public.processing_events
+              where session_id = $1 and id > $2 order by id",
+        )
+        .bind(session_id)
+        .bind(last_id)
+        .fetch_all(pool)
+        .await?;
+        for (id, stage, progress, message) in events {
+            println!("[{progress:>3}%] {stage:<13} {message}");
+            last_id = id;
+            if stage == "completed" || stage == "error" {
+                return print_result(pool, session_id).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn print_result(pool: &PgPool, session_id: Uuid) -> anyhow::Result<()> {
+    let (status, error): (String, Option<String>) =
+        sqlx::query_as("select status, error from public.sessions where id = $1")
+            .bind(session_id)
+            .fetch_one(pool)
+            .await?;
+    if status != "completed" {
+        anyhow::bail!(
+            "session {session_id} {status}: {}",
+            error.unwrap_or_default()
+        );
+    }
+    let result: serde_json::Value = sqlx::query_scalar(
+        "select to_jsonb(r) - 'session_id' from public.analysis_results r where session_id = $1",
+    )
+    .bind(session_id)
+    .fetch_one(pool)
+    .await?;
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    Ok(())
+}

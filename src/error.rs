@@ -1,0 +1,94 @@
+//! How a job can fail, decided where the failure becomes known.
+//!
+//! [`JobError::Transient`] leaves the message on the queue and retries it after a backoff
+//! (network, 5xx, 429, timeouts, database blips). [`JobError::Permanent`] fails the session and
+//! dead-letters the message: retrying cannot fix a corrupt file or a missing object. Each
+//! [`Failure`] knows how to explain itself to the session's owner in their language.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::pipeline::decode::AudioError;
+use crate::pipeline::types::Language;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{reason}")]
+    Transient {
+        /// Operator-facing, secret-free reason; also shown on the `retrying` progress row.
+        reason: String,
+        /// A provider's own hint (`Retry-After`), honoured when longer than our backoff.
+        retry_after: Option<Duration>,
+    },
+    #[error(transparent)]
+    Permanent(#[from] Failure),
+}
+
+impl JobError {
+    pub fn transient(reason: impl Into<String>) -> Self {
+        JobError::Transient {
+            reason: reason.into(),
+            retry_after: None,
+        }
+    }
+}
+
+/// A failure retrying cannot fix.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("malformed queue message: {0}")]
+    MalformedMessage(String),
+    #[error("session {0} does not exist")]
+    SessionMissing(Uuid),
+    #[error("invalid audio path {path:?}: {reason}")]
+    InvalidAudioPath { path: String, reason: &'static str },
+    #[error("audio object {0:?} does not exist")]
+    ObjectMissing(String),
+    #[error("audio object is {bytes} bytes, more than the {max} allowed")]
+    ObjectTooLarge { bytes: u64, max: u64 },
+    #[error("storage refused access to {0:?}")]
+    AccessDenied(String),
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    #[error("gave up after {attempts} attempts; last error: {last}")]
+    AttemptsExhausted { attempts: i32, last: String },
+}
+
+impl Failure {
+    /// The sentence stored in `sessions.error` and shown on the `error` progress row.
+    pub fn message(&self, language: Language) -> String {
+        let ja = language == Language::Ja;
+        let text = |j: &str, e: &str| if ja { j.to_owned() } else { e.to_owned() };
+        let summary = match self {
+            Failure::MalformedMessage(_) => text(
+                "キューのメッセージが不正です",
+                "The queue message is malformed",
+            ),
+            Failure::SessionMissing(_) => {
+                text("セッションが存在しません", "The session does not exist")
+            }
+            Failure::InvalidAudioPath { .. } => text(
+                "音声ファイルのパスが不正です",
+                "The audio path is not allowed",
+            ),
+            Failure::ObjectMissing(_) => text(
+                "音声ファイルが見つかりません",
+                "The audio file was not found in storage",
+            ),
+            Failure::ObjectTooLarge { .. } => {
+                text("音声ファイルが大きすぎます", "The audio file is too large")
+            }
+            Failure::AccessDenied(_) => text(
+                "ストレージへのアクセスが拒否されました",
+                "Storage refused access to the audio file",
+            ),
+            Failure::Audio(audio) => audio.summary(language),
+            Failure::AttemptsExhausted { .. } => text(
+                "再試行の上限に達しました",
+                "Gave up after repeated failures",
+            ),
+        };
+        format!("{summary} ({self})")
+    }
+}

@@ -1,0 +1,27 @@
+//! Fetch: validate the session's audio path and bring the object to a local file.
+
+use crate::error::{Failure, JobError};
+use crate::storage::{FetchedObject, Storage};
+
+/// The fetched file and the extension of its key (the decoder's format hint).
+pub struct Fetched {
+    pub object: FetchedObject,
+    pub extension: Option<String>,
+}
+
+/// # Errors
+/// A refused path or a missing or oversized object is permanent; storage outages are transient.
+pub async fn fetch(storage: &Storage, audio_path: &str) -> Result<Fetched, JobError> {
+    let key = storage
+        .key(audio_path)
+        .map_err(|err| Failure::InvalidAudioPath {
+            path: audio_path.to_owned(),
+            reason: err.0,
+        })?;
+    let object = storage.fetch(&key).await?;
+    tracing::info!(bytes = object.bytes, "fetched the recording");
+    Ok(Fetched {
+        object,
+        extension: key.extension(),
+    })
+}

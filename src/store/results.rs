@@ -1,0 +1,94 @@
+//! `analysis_results` and `transcript_segments`: replaced, never appended, so a redelivered
+//! job leaves exactly one result.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::pipeline::types::TranscriptSegment;
+
+/// The report row. Sections a stage did not produce stay `None` (SQL NULL); nothing is
+/// invented to fill them.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AnalysisReport {
+    pub speaker_analysis: Option<serde_json::Value>,
+    pub coaching_skills: Option<serde_json::Value>,
+    pub emotion_analysis: Option<serde_json::Value>,
+    pub conversation_events: Option<serde_json::Value>,
+    pub diagnosis: Option<serde_json::Value>,
+    pub prescriptions: Option<serde_json::Value>,
+    pub metrics: serde_json::Value,
+    pub provenance: serde_json::Value,
+}
+
+/// # Errors
+/// Database errors.
+pub async fn save(
+    conn: &mut sqlx::PgConnection,
+    session_id: Uuid,
+    report: &AnalysisReport,
+    transcript: &[TranscriptSegment],
+) -> sqlx::Result<()> {
+    sqlx::query("delete from public.transcript_segments where session_id = $1")
+        .bind(session_id)
+        .execute(&mut *conn)
+        .await?;
+    for (seq, segment) in transcript.iter().enumerate() {
+        insert_segment(conn, session_id, seq as i32, segment).await?;
+    }
+    sqlx::query(
+        "insert into public.analysis_results as r
+           (session_id, speaker_analysis, coaching_skills, emotion_analysis, conversation_events,
+            diagnosis, prescriptions, metrics, provenance, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
+         on conflict (session_id) do update set
+           speaker_analysis = excluded.speaker_analysis, coaching_skills = excluded.coaching_skills,
+           emotion_analysis = excluded.emotion_analysis, conversation_events = excluded.conversation_events,
+           diagnosis = excluded.diagnosis, prescriptions = excluded.prescriptions,
+           metrics = excluded.metrics, provenance = excluded.provenance, created_at = excluded.created_at",
+    )
+    .bind(session_id)
+    .bind(&report.speaker_analysis)
+    .bind(&report.coaching_skills)
+    .bind(&report.emotion_analysis)
+    .bind(&report.conversation_events)
+    .bind(&report.diagnosis)
+    .bind(&report.prescriptions)
+    .bind(&report.metrics)
+    .bind(&report.provenance)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("update public.sessions set status = 'completed', error = null, updated_at = now() where id = $1")
+        .bind(session_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn insert_segment(
+    conn: &mut sqlx::PgConnection,
+    session_id: Uuid,
+    seq: i32,
+    segment: &TranscriptSegment,
+) -> sqlx::Result<()> {
+    let ms = |secs: f64| (secs * 1000.0).round() as i32;
+    let speaker = segment
+        .speaker
+        .map_or_else(|| "unknown".to_owned(), |n| format!("speaker_{n}"));
+    let words = (!segment.words.is_empty())
+        .then(|| serde_json::to_value(&segment.words).unwrap_or_default());
+    sqlx::query(
+        "insert into public.transcript_segments (session_id, seq, start_ms, end_ms, speaker, text, words, confidence)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(session_id)
+    .bind(seq)
+    .bind(ms(segment.span.start))
+    .bind(ms(segment.span.end))
+    .bind(speaker)
+    .bind(&segment.text)
+    .bind(words)
+    .bind(segment.confidence)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
