@@ -6,15 +6,19 @@ begin
     return;
   end if;
 
-  if not exists (select from pg_roles where rolname = 'anon') then
+  -- Roles are cluster-wide: databases migrated concurrently (tests) may race to create them.
+  begin
     create role anon nologin noinherit;
-  end if;
-  if not exists (select from pg_roles where rolname = 'authenticated') then
+  exception when duplicate_object or unique_violation then null;
+  end;
+  begin
     create role authenticated nologin noinherit;
-  end if;
-  if not exists (select from pg_roles where rolname = 'service_role') then
+  exception when duplicate_object or unique_violation then null;
+  end;
+  begin
     create role service_role nologin noinherit bypassrls;
-  end if;
+  exception when duplicate_object or unique_violation then null;
+  end;
 
   create schema auth;
   grant usage on schema auth to anon, authenticated, service_role;

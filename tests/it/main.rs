@@ -1,0 +1,10 @@
+//! Integration tests against real PostgreSQL (a fresh database per test), the real pgmq SQL,
+//! the real binary for signal handling, and S3 over HTTP.
+
+mod failures;
+mod helpers;
+mod lifecycle;
+mod ops;
+mod rls;
+mod s3;
+mod signals;
