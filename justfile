@@ -1,0 +1,92 @@
+# Developer entry points. `just demo` runs the main job end to end on the embedded defaults;
+# `just test` runs every test. Both bring what the machine lacks (PostgreSQL, an S3 server).
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Where the tests create their databases, when DATABASE_URL's server does not answer.
+local_pg_port := "54329"
+
+default:
+    @just --list
+
+# Make sure a PostgreSQL server answers; start a throwaway cluster in var/pg if none does.
+# Prints the server's admin URL.
+db:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    answers() { command -v psql >/dev/null && psql "$1" -Atqc 'select 1' >/dev/null 2>&1; }
+    candidate="${DATABASE_URL:-postgres://postgres@localhost:5432/vibeinsight}"
+    if answers "${candidate%/*}/postgres"; then echo "${candidate%/*}/postgres"; exit 0; fi
+    url="postgres://postgres@127.0.0.1:{{local_pg_port}}/postgres"
+    if answers "$url"; then echo "$url"; exit 0; fi
+    pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
+    if [ -z "$(pg_bin)" ] || ! command -v psql >/dev/null; then
+      echo "db: installing PostgreSQL from the distribution's packages" >&2
+      sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+      $sudo apt-get update -qq >&2
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql postgresql-client >&2
+    fi
+    bin=$(pg_bin); data="$PWD/var/pg"
+    as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
+    if [ ! -f "$data/PG_VERSION" ]; then
+      mkdir -p "$data"
+      if [ "$(id -u)" = 0 ]; then chown postgres "$data"; fi
+      as_pg "'$bin/initdb' -D '$data' -U postgres --auth=trust -E UTF8 >/dev/null"
+    fi
+    as_pg "'$bin/pg_ctl' -D '$data' -l '$data/server.log' -w -o '-p {{local_pg_port}} -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300' start >/dev/null"
+    echo "db: started a local cluster in $data on port {{local_pg_port}}" >&2
+    echo "$url"
+
+# Start a real S3-compatible server for the tests (moto's, from PyPI) unless one answers.
+s3:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    endpoint="${VIBEINSIGHT_TEST_S3_ENDPOINT:-http://127.0.0.1:9900}"
+    up() { curl -fsS -o /dev/null "$endpoint/" 2>/dev/null; }
+    if up; then echo "$endpoint"; exit 0; fi
+    if ! command -v moto_server >/dev/null; then
+      echo "s3: installing moto's S3 server from PyPI" >&2
+      python3 -m pip install -q 'moto[server]' >&2
+    fi
+    mkdir -p var
+    nohup moto_server -H 127.0.0.1 -p "${endpoint##*:}" >var/moto.log 2>&1 &
+    for _ in $(seq 1 100); do if up; then echo "$endpoint"; exit 0; fi; sleep 0.2; done
+    echo "s3: moto_server did not start; see var/moto.log" >&2; exit 1
+
+# Run the main job end to end: migrate, queue the bundled recording, process it, print it.
+demo:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    server=$(just db)
+    export DATABASE_URL="${server%/*}/vibeinsight"
+    cargo build --quiet
+    bin=target/debug/vibeinsight
+    $bin migrate
+    mkdir -p var
+    $bin run 2>var/demo-worker.log &
+    worker=$!
+    trap 'kill -TERM $worker 2>/dev/null; wait $worker 2>/dev/null || true' EXIT
+    echo "worker running (pid $worker, log var/demo-worker.log); queueing the demo recording"
+    $bin enqueue tests/fixtures/demo/ja_two_speakers.ogg --language ja --wait
+
+# Every test: unit, integration (real PostgreSQL, pgmq, S3), with the services they need.
+test:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export VIBEINSIGHT_TEST_ADMIN_URL=$(just db)
+    export VIBEINSIGHT_TEST_S3_ENDPOINT=$(just s3)
+    # Databases of earlier runs that were interrupted.
+    psql "$VIBEINSIGHT_TEST_ADMIN_URL" -Atqc "select datname from pg_database where datname like 'vi_test_%'" \
+      | while read -r name; do psql "$VIBEINSIGHT_TEST_ADMIN_URL" -qc "drop database if exists \"$name\" with (force)" >/dev/null; done
+    if ! cargo nextest --version >/dev/null 2>&1; then
+      echo "test: installing cargo-nextest" >&2
+      cargo install --locked cargo-nextest >&2
+    fi
+    cargo nextest run --no-fail-fast
+
+fmt:
+    cargo fmt
+
+lint:
+    cargo fmt --check
+    cargo clippy --all-targets -- -D warnings
