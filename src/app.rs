@@ -1,8 +1,9 @@
-//! Wiring: settings → database pool, storage and the job context the worker runs with.
+//! Wiring: settings → database pool, storage, telemetry and the job context the worker runs with.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -12,6 +13,7 @@ use crate::pipeline::Deps;
 use crate::pipeline::decode::DecodeLimits;
 use crate::storage::Storage;
 use crate::store::migrate;
+use crate::telemetry::{self, Health, Metrics};
 use crate::worker::{self, Backoff, JobContext, LoopSettings};
 
 pub struct App {
@@ -33,9 +35,27 @@ impl App {
         })
     }
 
-    /// Runs the worker until `shutdown`, then drains.
-    pub async fn run_worker(self, shutdown: CancellationToken) {
+    /// Serves metrics and health, and runs the worker until `shutdown`, then drains.
+    ///
+    /// # Errors
+    /// The metrics address cannot be bound (checked before any job is taken).
+    pub async fn run_worker(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let metrics = Arc::new(Metrics::new().context("Failed to register metrics")?);
+        let addr = &self.settings.telemetry.metrics_addr;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("Failed to bind the metrics address {addr}"))?;
+        tracing::info!(addr = %listener.local_addr()?, "metrics and health listening");
         let queue = &self.settings.queue;
+        let poll_interval = Duration::from_secs(queue.poll_interval_secs);
+        let visibility_timeout = Duration::from_secs(queue.visibility_timeout_secs.into());
+        let health = Health {
+            metrics: metrics.clone(),
+            pool: self.pool.clone(),
+            // Idle workers poll every interval; busy ones heartbeat every VT/3.
+            stale_after: (poll_interval * 3).max(visibility_timeout),
+        };
+        let server = tokio::spawn(telemetry::serve(listener, health, shutdown.clone()));
         let ctx = JobContext {
             pool: self.pool.clone(),
             deps: Deps {
@@ -44,19 +64,25 @@ impl App {
                     max_duration_secs: self.settings.audio.max_duration_secs,
                 },
             },
-            visibility_timeout: Duration::from_secs(queue.visibility_timeout_secs.into()),
+            visibility_timeout,
             max_attempts: queue.max_attempts as i32,
             backoff: Backoff {
                 base: Duration::from_secs(queue.backoff_base_secs.into()),
                 max: Duration::from_secs(queue.backoff_max_secs.into()),
             },
             wake: Arc::new(Notify::new()),
+            metrics,
         };
         let loop_settings = LoopSettings {
             concurrency: self.settings.worker.concurrency,
-            poll_interval: Duration::from_secs(queue.poll_interval_secs),
+            poll_interval,
             shutdown_grace: Duration::from_secs(self.settings.worker.shutdown_grace_secs),
         };
         worker::run_until_stopped(Arc::new(ctx), loop_settings, shutdown).await;
+        server
+            .await
+            .context("metrics server task")?
+            .context("metrics server")?;
+        Ok(())
     }
 }

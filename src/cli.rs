@@ -88,8 +88,7 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::Run => {
             let stop = shutdown::on_signal().context("Failed to install signal handlers")?;
-            App::build(settings).await?.run_worker(stop).await;
-            Ok(())
+            App::build(settings).await?.run_worker(stop).await
         }
         Command::Enqueue(args) => enqueue(App::build(settings).await?, args).await,
     }

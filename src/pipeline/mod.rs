@@ -12,6 +12,9 @@ pub mod progress;
 pub mod resample;
 pub mod types;
 
+use std::time::Instant;
+
+use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -42,6 +45,42 @@ pub struct Deps {
 pub struct Outcome {
     pub report: AnalysisReport,
     pub transcript: Vec<TranscriptSegment>,
+    pub timings: Vec<StageTiming>,
+    pub audio_seconds: f64,
+    pub bytes: u64,
+}
+
+/// Wall time of one stage, for metrics and provenance.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageTiming {
+    pub stage: &'static str,
+    pub seconds: f64,
+}
+
+/// Records stage wall times in order.
+#[derive(Default)]
+struct Stopwatch {
+    timings: Vec<StageTiming>,
+    started: Option<(&'static str, Instant)>,
+}
+
+impl Stopwatch {
+    fn start(&mut self, stage: &'static str) {
+        self.stop();
+        self.started = Some((stage, Instant::now()));
+    }
+
+    fn stop(&mut self) {
+        if let Some((stage, at)) = self.started.take() {
+            let seconds = at.elapsed().as_secs_f64();
+            self.timings.push(StageTiming { stage, seconds });
+        }
+    }
+
+    fn finish(mut self) -> Vec<StageTiming> {
+        self.stop();
+        self.timings
+    }
 }
 
 /// Runs every stage that exists, in order.
@@ -53,10 +92,13 @@ pub async fn run(
     deps: &Deps,
     progress: &dyn ProgressSink,
 ) -> Result<Outcome, JobError> {
+    let mut watch = Stopwatch::default();
+    watch.start("fetch");
     progress.report(ProgressUpdate::stage(Stage::Downloading));
     let fetched = fetch::fetch(&deps.storage, &job.audio_path).await?;
     let bytes = fetched.object.bytes;
 
+    watch.start("decode");
     progress.report(ProgressUpdate::stage(Stage::Preprocessing));
     let limits = deps.limits;
     let (audio, info) = spawn_blocking_in_span(move || {
@@ -71,13 +113,22 @@ pub async fn run(
             "the recording is truncated; analysing what it holds"
         );
     }
+    let timings = watch.finish();
     Ok(Outcome {
-        report: report(&audio, &info, bytes),
+        report: report(&audio, &info, bytes, &timings),
         transcript: Vec::new(),
+        timings,
+        audio_seconds: info.duration_secs,
+        bytes,
     })
 }
 
-fn report(audio: &AnalysisAudio, info: &AudioInfo, bytes: u64) -> AnalysisReport {
+fn report(
+    audio: &AnalysisAudio,
+    info: &AudioInfo,
+    bytes: u64,
+    timings: &[StageTiming],
+) -> AnalysisReport {
     AnalysisReport {
         metrics: json!({
             "audio": {
@@ -98,6 +149,7 @@ fn report(audio: &AnalysisAudio, info: &AudioInfo, bytes: u64) -> AnalysisReport
             "stages": ["fetch", "decode", "resample"],
             "decoder": "symphonia 0.5",
             "resampler": "rubato FftFixedIn (band-limited, delay-compensated)",
+            "timings": timings,
         }),
         ..AnalysisReport::default()
     }

@@ -6,7 +6,7 @@
 //! (shutdown), or abandoned (the lease moved to another worker, who will finish it).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::json;
@@ -25,6 +25,7 @@ use crate::pipeline::{self, Deps, JobSpec, Outcome};
 use crate::store::progress::{self as progress_store, ProgressWriter};
 use crate::store::results;
 use crate::store::sessions::{self, SessionRow};
+use crate::telemetry::{JobOutcome, Metrics};
 
 /// What every job shares.
 pub struct JobContext {
@@ -35,6 +36,7 @@ pub struct JobContext {
     pub backoff: Backoff,
     /// Poked when a retry becomes due, so the loop need not poll for it.
     pub wake: Arc<Notify>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Processes one delivery. Bookkeeping errors (the database itself failing) are logged; the
@@ -47,12 +49,18 @@ pub async fn process(ctx: Arc<JobContext>, delivery: Delivery, shutdown: Cancell
         session_id = field::Empty
     );
     async move {
-        if let Err(err) = try_process(&ctx, &delivery, shutdown).await {
-            tracing::error!(
+        let started = Instant::now();
+        ctx.metrics.in_flight.inc();
+        match try_process(&ctx, &delivery, shutdown).await {
+            Ok(outcome) => ctx
+                .metrics
+                .job_ended(outcome, started.elapsed().as_secs_f64()),
+            Err(err) => tracing::error!(
                 error = format!("{err:#}"),
                 "job bookkeeping failed; the message will be redelivered"
-            );
+            ),
         }
+        ctx.metrics.in_flight.dec();
     }
     .instrument(span)
     .await;
@@ -62,31 +70,24 @@ async fn try_process(
     ctx: &JobContext,
     delivery: &Delivery,
     shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<JobOutcome> {
     let message = match JobMessage::parse(&delivery.message) {
         Ok(message) => message,
         Err(reason) => {
-            return dead_letter_orphan(
-                ctx,
-                delivery,
-                &Failure::MalformedMessage(reason).to_string(),
-            )
-            .await;
+            let reason = Failure::MalformedMessage(reason).to_string();
+            return dead_letter_orphan(ctx, delivery, &reason).await;
         }
     };
     tracing::Span::current().record("session_id", field::display(message.session_id));
     let Some(session) = sessions::load(&ctx.pool, message.session_id).await? else {
-        return dead_letter_orphan(
-            ctx,
-            delivery,
-            &Failure::SessionMissing(message.session_id).to_string(),
-        )
-        .await;
+        let reason = Failure::SessionMissing(message.session_id).to_string();
+        return dead_letter_orphan(ctx, delivery, &reason).await;
     };
     if session.status == "completed" && message.reason != Reason::Requeue {
         tracing::info!("session already completed; acknowledging the duplicate delivery");
         let mut conn = ctx.pool.acquire().await?;
-        return Ok(queue::archive(&mut conn, delivery).await?);
+        queue::archive(&mut conn, delivery).await?;
+        return Ok(JobOutcome::Duplicate);
     }
     if delivery.read_ct > ctx.max_attempts {
         let failure = Failure::AttemptsExhausted {
@@ -97,21 +98,21 @@ async fn try_process(
     }
     sessions::mark_processing(&ctx.pool, session.id).await?;
     match run_pipeline(ctx, delivery, &session, shutdown).await {
-        Run::Finished(Ok(outcome)) => complete(ctx, delivery, &session, outcome).await,
-        Run::Finished(Err(JobError::Permanent(failure))) => {
-            fail(ctx, delivery, &session, &failure).await
-        }
-        Run::Finished(Err(JobError::Transient {
-            reason,
-            retry_after,
-        })) => retry_or_fail(ctx, delivery, &session, reason, retry_after).await,
+        Run::Finished(result) => match *result {
+            Ok(outcome) => complete(ctx, delivery, &session, outcome).await,
+            Err(JobError::Permanent(failure)) => fail(ctx, delivery, &session, &failure).await,
+            Err(JobError::Transient {
+                reason,
+                retry_after,
+            }) => retry_or_fail(ctx, delivery, &session, reason, retry_after).await,
+        },
         Run::ShutDown => hand_back(ctx, delivery, &session).await,
-        Run::LeaseLost => Ok(()),
+        Run::LeaseLost => Ok(JobOutcome::LeaseLost),
     }
 }
 
 enum Run {
-    Finished(Result<Outcome, JobError>),
+    Finished(Box<Result<Outcome, JobError>>),
     ShutDown,
     LeaseLost,
 }
@@ -129,12 +130,7 @@ async fn run_pipeline(
         num_speakers: session.num_speakers.clamp(1, 10) as u8,
     };
     let lease_lost = CancellationToken::new();
-    let beat = heartbeat::spawn(
-        ctx.pool.clone(),
-        delivery.clone(),
-        ctx.visibility_timeout,
-        lease_lost.clone(),
-    );
+    let beat = heartbeat::spawn(ctx, delivery.clone(), lease_lost.clone());
     let (writer, writer_task) = ProgressWriter::spawn(
         ctx.pool.clone(),
         session.id,
@@ -142,7 +138,7 @@ async fn run_pipeline(
         spec.language,
     );
     let run = tokio::select! {
-        result = pipeline::run(&spec, &ctx.deps, &writer) => Run::Finished(result),
+        result = pipeline::run(&spec, &ctx.deps, &writer) => Run::Finished(Box::new(result)),
         _ = shutdown.cancelled() => Run::ShutDown,
         _ = lease_lost.cancelled() => Run::LeaseLost,
     };
@@ -158,29 +154,35 @@ async fn complete(
     delivery: &Delivery,
     session: &SessionRow,
     outcome: Outcome,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<JobOutcome> {
+    for timing in &outcome.timings {
+        ctx.metrics.stage_took(timing.stage, timing.seconds);
+    }
+    ctx.metrics
+        .audio_processed(outcome.audio_seconds, outcome.bytes);
     let mut tx = ctx.pool.begin().await?;
     if !queue::hold_lease(&mut tx, delivery).await? {
         tracing::warn!("lease lost before saving; the new owner will save instead");
-        return Ok(());
+        return Ok(JobOutcome::LeaseLost);
     }
     results::save(&mut tx, session.id, &outcome.report, &outcome.transcript)
         .await
         .context("Failed to save results")?;
     let update = ProgressUpdate::stage(Stage::Completed);
+    let language = session.language();
     progress_store::record(
         &mut tx,
         session.id,
         delivery.read_ct,
         &update,
-        session.language(),
+        language,
         json!({}),
     )
     .await?;
     queue::archive(&mut tx, delivery).await?;
     tx.commit().await?;
     tracing::info!("session completed");
-    Ok(())
+    Ok(JobOutcome::Completed)
 }
 
 async fn fail(
@@ -188,32 +190,34 @@ async fn fail(
     delivery: &Delivery,
     session: &SessionRow,
     failure: &Failure,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<JobOutcome> {
     let message = failure.message(session.language());
     let mut tx = ctx.pool.begin().await?;
     if !queue::hold_lease(&mut tx, delivery).await? {
-        return Ok(());
+        return Ok(JobOutcome::LeaseLost);
     }
     sessions::mark_failed(&mut tx, session.id, &message).await?;
+    let note = Some(failure.to_string());
     let update = ProgressUpdate {
         stage: Stage::Error,
         percent: 0,
-        note: Some(failure.to_string()),
+        note,
     };
     let detail = json!({ "error": failure.to_string() });
+    let language = session.language();
     progress_store::record(
         &mut tx,
         session.id,
         delivery.read_ct,
         &update,
-        session.language(),
+        language,
         detail,
     )
     .await?;
     queue::dead_letter(&mut tx, delivery, &failure.to_string()).await?;
     tx.commit().await?;
     tracing::warn!(error = %failure, "session failed; message dead-lettered");
-    Ok(())
+    Ok(JobOutcome::Failed)
 }
 
 async fn retry_or_fail(
@@ -222,7 +226,7 @@ async fn retry_or_fail(
     session: &SessionRow,
     reason: String,
     retry_after: Option<Duration>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<JobOutcome> {
     if delivery.read_ct >= ctx.max_attempts {
         let failure = Failure::AttemptsExhausted {
             attempts: delivery.read_ct,
@@ -240,12 +244,13 @@ async fn retry_or_fail(
     };
     let detail = json!({ "error": reason, "retry_in_secs": delay.as_secs_f64() });
     let mut conn = ctx.pool.acquire().await?;
+    let language = session.language();
     progress_store::record(
         &mut conn,
         session.id,
         delivery.read_ct,
         &update,
-        session.language(),
+        language,
         detail,
     )
     .await?;
@@ -256,28 +261,30 @@ async fn retry_or_fail(
         tokio::time::sleep(delay).await;
         wake.notify_one();
     });
-    Ok(())
+    Ok(JobOutcome::Retrying)
 }
 
 async fn hand_back(
     ctx: &JobContext,
     delivery: &Delivery,
     session: &SessionRow,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<JobOutcome> {
     let update = ProgressUpdate::stage(Stage::Queued);
+    let detail = json!({"reason": "handed back at shutdown"});
     let mut conn = ctx.pool.acquire().await?;
+    let language = session.language();
     progress_store::record(
         &mut conn,
         session.id,
         delivery.read_ct,
         &update,
-        session.language(),
-        json!({"reason": "handed back at shutdown"}),
+        language,
+        detail,
     )
     .await?;
     queue::hand_back(&ctx.pool, delivery).await?;
     tracing::info!("handed the job back for another worker");
-    Ok(())
+    Ok(JobOutcome::HandedBack)
 }
 
 /// A message with no session to fail: dead-lettered so a DBA sees it, never dropped.
@@ -285,12 +292,13 @@ async fn dead_letter_orphan(
     ctx: &JobContext,
     delivery: &Delivery,
     reason: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<JobOutcome> {
     let mut tx = ctx.pool.begin().await?;
-    if queue::hold_lease(&mut tx, delivery).await? {
-        queue::dead_letter(&mut tx, delivery, reason).await?;
-        tx.commit().await?;
-        tracing::warn!(%reason, "message dead-lettered");
+    if !queue::hold_lease(&mut tx, delivery).await? {
+        return Ok(JobOutcome::LeaseLost);
     }
-    Ok(())
+    queue::dead_letter(&mut tx, delivery, reason).await?;
+    tx.commit().await?;
+    tracing::warn!(%reason, "message dead-lettered");
+    Ok(JobOutcome::DeadLettered)
 }

@@ -70,6 +70,7 @@ async fn fill(
 ) -> bool {
     match queue::read(&ctx.pool, ctx.visibility_timeout, free).await {
         Ok(deliveries) => {
+            ctx.metrics.touched_database();
             let got = deliveries.len();
             for delivery in deliveries {
                 jobs.spawn(job::process(ctx.clone(), delivery, stop.clone()));

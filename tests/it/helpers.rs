@@ -148,6 +148,7 @@ fn base_env(url: &str, storage: &Path) -> HashMap<String, String> {
         ("VIBEINSIGHT__QUEUE__BACKOFF_BASE_SECS", "1"),
         ("VIBEINSIGHT__QUEUE__BACKOFF_MAX_SECS", "2"),
         ("VIBEINSIGHT__DATABASE__MAX_CONNECTIONS", "5"),
+        ("VIBEINSIGHT__TELEMETRY__METRICS_ADDR", "127.0.0.1:0"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -164,7 +165,8 @@ impl InProcessWorker {
     pub async fn start(settings: Settings) -> InProcessWorker {
         let app = App::build(settings).await.unwrap();
         let stop = CancellationToken::new();
-        let handle = tokio::spawn(app.run_worker(stop.clone()));
+        let stop_worker = stop.clone();
+        let handle = tokio::spawn(async move { app.run_worker(stop_worker).await.unwrap() });
         InProcessWorker { stop, handle }
     }
 

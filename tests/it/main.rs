@@ -1,6 +1,7 @@
 //! Integration tests against real PostgreSQL (a fresh database per test), the real pgmq SQL,
 //! the real binary for signal handling, and S3 over HTTP.
 
+mod decode;
 mod failures;
 mod helpers;
 mod lifecycle;
@@ -8,3 +9,4 @@ mod ops;
 mod rls;
 mod s3;
 mod signals;
+mod telemetry;

@@ -1,0 +1,80 @@
+//! The internal HTTP port: `/metrics` for Prometheus (Fly's `[metrics]`), `/health` for Fly's
+//! checks and the Docker HEALTHCHECK. Bound to the private address only; the worker has no
+//! public ingress.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde::Serialize;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use super::Metrics;
+
+/// What `/health` needs to judge the worker.
+#[derive(Clone)]
+pub struct Health {
+    pub metrics: Arc<Metrics>,
+    pub pool: PgPool,
+    /// The worker counts as stuck when its last database contact is older than this.
+    pub stale_after: Duration,
+}
+
+#[derive(Serialize)]
+struct HealthReport {
+    healthy: bool,
+    database_reachable: bool,
+    seconds_since_last_poll: Option<i64>,
+    jobs_in_flight: i64,
+}
+
+/// Serves on `listener` until `shutdown`.
+///
+/// # Errors
+/// The listener fails.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    health: Health,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/health", get(health_check))
+        .with_state(health);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}
+
+async fn metrics(State(health): State<Health>) -> impl IntoResponse {
+    let body = health.metrics.render(&health.pool).await;
+    ([("content-type", "text/plain; version=0.0.4")], body)
+}
+
+async fn health_check(State(health): State<Health>) -> impl IntoResponse {
+    let database_reachable = tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query("select 1").execute(&health.pool),
+    )
+    .await
+    .is_ok_and(|result| result.is_ok());
+    let since = health.metrics.since_database_contact();
+    let fresh = since.is_some_and(|secs| secs as u64 <= health.stale_after.as_secs());
+    let report = HealthReport {
+        healthy: database_reachable && fresh,
+        database_reachable,
+        seconds_since_last_poll: since,
+        jobs_in_flight: health.metrics.in_flight.get(),
+    };
+    let status = if report.healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(report))
+}
