@@ -83,6 +83,8 @@ test:
       cargo install --locked cargo-nextest >&2
     fi
     cargo nextest run --no-fail-fast
+    .ci/pgtap "$VIBEINSIGHT_TEST_ADMIN_URL"                  # supabase/tests/*.sql with pg_prove
+    .ci/edge-functions "$VIBEINSIGHT_TEST_S3_ENDPOINT"       # supabase/functions/ with Deno
 
 fmt:
     cargo fmt
