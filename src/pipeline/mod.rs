@@ -1,16 +1,20 @@
 //! The analysis pipeline: stages in order, each taking and returning plain data.
 //!
-//! fetch → decode (+ resample to 16 kHz, inside the decode stream)
+//! fetch → decode (+ resample to 16 kHz, inside the decode stream) → quality + VAD
 //!
 //! Later stages (VAD, diarization, transcription, measurement, assessment) slot in after
 //! decode. Nothing here knows pgmq or tables: progress goes to a [`ProgressSink`] and the
 //! result comes back as an [`Outcome`], so the daemon and a local CLI run share this code.
 
 pub mod decode;
+pub mod diarize;
 pub mod fetch;
+pub mod measure;
 pub mod progress;
+pub mod quality;
 pub mod resample;
 pub mod types;
+pub mod vad;
 
 use std::time::Instant;
 
@@ -83,7 +87,7 @@ impl Stopwatch {
     }
 }
 
-/// Runs every stage that exists, in order.
+/// Runs every stage that exists, in order, on a stored recording.
 ///
 /// # Errors
 /// [`JobError::Transient`] for outages worth retrying, [`JobError::Permanent`] otherwise.
@@ -96,36 +100,98 @@ pub async fn run(
     watch.start("fetch");
     progress.report(ProgressUpdate::stage(Stage::Downloading));
     let fetched = fetch::fetch(&deps.storage, &job.audio_path).await?;
-    let bytes = fetched.object.bytes;
+    let source = Source {
+        path: fetched.object.path.clone(),
+        extension: fetched.extension.clone(),
+        bytes: fetched.object.bytes,
+    };
+    // `fetched` owns the temporary download: it lives until the analysis is done.
+    let outcome = analyze(&source, job, deps, progress, watch).await;
+    drop(fetched);
+    outcome
+}
 
+/// A recording on local disk.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub path: std::path::PathBuf,
+    pub extension: Option<String>,
+    pub bytes: u64,
+}
+
+/// Every stage after fetch: what the daemon and `vibeinsight analyze FILE` share.
+///
+/// # Errors
+/// As [`run`].
+pub async fn analyze_file(
+    source: &Source,
+    job: &JobSpec,
+    deps: &Deps,
+    progress: &dyn ProgressSink,
+) -> Result<Outcome, JobError> {
+    analyze(source, job, deps, progress, Stopwatch::default()).await
+}
+
+async fn analyze(
+    source: &Source,
+    job: &JobSpec,
+    deps: &Deps,
+    progress: &dyn ProgressSink,
+    mut watch: Stopwatch,
+) -> Result<Outcome, JobError> {
     watch.start("decode");
     progress.report(ProgressUpdate::stage(Stage::Preprocessing));
-    let limits = deps.limits;
-    let (audio, info) = spawn_blocking_in_span(move || {
-        decode::decode_file(&fetched.object.path, fetched.extension.as_deref(), limits)
+    let (mut audio, info) = decode_blocking(source, deps.limits).await?;
+    watch.start("quality_vad");
+    let (audio, preprocessed) = spawn_blocking_in_span(move || {
+        let measured = quality::preprocess(&mut audio);
+        (audio, measured)
     })
     .await
-    .map_err(|err| JobError::transient(format!("decoder task failed: {err}")))?
-    .map_err(crate::error::Failure::from)?;
+    .map_err(|err| JobError::transient(format!("preprocessing task failed: {err}")))?;
+    let preprocessed =
+        preprocessed.map_err(|err| JobError::transient(format!("feature extraction: {err}")))?;
+    if let Some(note) = quality::warning_note(&preprocessed.warnings, job.language) {
+        let percent = Stage::Preprocessing.start_percent();
+        progress.report(ProgressUpdate {
+            stage: Stage::Preprocessing,
+            percent,
+            note: Some(note),
+        });
+    }
+    let timings = watch.finish();
+    Ok(Outcome {
+        report: report(&audio, &info, &preprocessed, source.bytes, &timings),
+        transcript: Vec::new(),
+        timings,
+        audio_seconds: info.duration_secs,
+        bytes: source.bytes,
+    })
+}
+
+async fn decode_blocking(
+    source: &Source,
+    limits: DecodeLimits,
+) -> Result<(AnalysisAudio, AudioInfo), JobError> {
+    let (path, extension) = (source.path.clone(), source.extension.clone());
+    let (audio, info) =
+        spawn_blocking_in_span(move || decode::decode_file(&path, extension.as_deref(), limits))
+            .await
+            .map_err(|err| JobError::transient(format!("decoder task failed: {err}")))?
+            .map_err(crate::error::Failure::from)?;
     if info.truncated {
         tracing::warn!(
             decoded_secs = info.duration_secs,
             "the recording is truncated; analysing what it holds"
         );
     }
-    let timings = watch.finish();
-    Ok(Outcome {
-        report: report(&audio, &info, bytes, &timings),
-        transcript: Vec::new(),
-        timings,
-        audio_seconds: info.duration_secs,
-        bytes,
-    })
+    Ok((audio, info))
 }
 
 fn report(
     audio: &AnalysisAudio,
     info: &AudioInfo,
+    preprocessed: &quality::Preprocessed,
     bytes: u64,
     timings: &[StageTiming],
 ) -> AnalysisReport {
@@ -142,13 +208,16 @@ fn report(
                 "analysis_rate": ANALYSIS_RATE,
                 "analysis_samples": audio.mono.len(),
                 "dual_channel_kept": audio.stereo.is_some(),
-            }
+            },
+            "audio_quality": preprocessed,
         }),
         provenance: json!({
             "pipeline_version": env!("CARGO_PKG_VERSION"),
-            "stages": ["fetch", "decode", "resample"],
+            "stages": ["fetch", "decode", "resample", "quality", "vad"],
             "decoder": "symphonia 0.5",
             "resampler": "rubato FftFixedIn (band-limited, delay-compensated)",
+            "loudness": "ITU-R BS.1770-4 gated, dual-mono weighting, 4x true peak",
+            "vad": "adaptive speech-band energy, 10 ms frames, hangover smoothing",
             "timings": timings,
         }),
         ..AnalysisReport::default()

@@ -4,8 +4,10 @@
 mod failures;
 mod helpers;
 mod lifecycle;
+mod neural_diarization;
 mod ops;
 mod rls;
 mod s3;
 mod signals;
 mod telemetry;
+mod vad_reference;

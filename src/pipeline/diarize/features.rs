@@ -1,0 +1,148 @@
+//! Frame features for speaker modelling: cepstra from the shared log-mel front end, with the
+//! level term (c0) dropped and the per-file mean removed, so loudness and channel colour do
+//! not decide who is speaking.
+
+use crate::dsp::mel::MelFrames;
+
+/// Cepstral coefficients kept per frame (c1..=c19).
+pub const N_CEPS: usize = 19;
+
+/// Row-major `n_frames × N_CEPS` cepstra plus the frame level in dB.
+pub struct Cepstra {
+    pub data: Vec<f32>,
+    pub energy_db: Vec<f32>,
+    pub hop_seconds: f64,
+    /// Offset from a frame's index·hop to the centre of its window.
+    pub centre_offset: f64,
+}
+
+#[allow(clippy::len_without_is_empty)]
+impl Cepstra {
+    pub fn len(&self) -> usize {
+        self.energy_db.len()
+    }
+    pub fn frame(&self, i: usize) -> &[f32] {
+        &self.data[i * N_CEPS..(i + 1) * N_CEPS]
+    }
+    /// Time of the boundary before frame `i` (half a hop before its centre).
+    pub fn boundary(&self, i: usize) -> f64 {
+        i as f64 * self.hop_seconds + self.centre_offset - 0.5 * self.hop_seconds
+    }
+}
+
+/// DCT-II of each log-mel frame, then cepstral mean normalisation over the whole file.
+pub fn cepstra(mel: &MelFrames) -> Cepstra {
+    let m = mel.n_mels;
+    let basis: Vec<f32> = (1..=N_CEPS)
+        .flat_map(|k| {
+            (0..m).map(move |j| {
+                (std::f64::consts::PI * k as f64 * (j as f64 + 0.5) / m as f64).cos() as f32
+            })
+        })
+        .collect();
+    let n = mel.len();
+    let mut data = vec![0.0f32; n * N_CEPS];
+    for i in 0..n {
+        let frame = mel.frame(i);
+        let out = &mut data[i * N_CEPS..(i + 1) * N_CEPS];
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = basis[k * m..(k + 1) * m]
+                .iter()
+                .zip(frame)
+                .map(|(b, x)| b * x)
+                .sum::<f32>()
+                * (2.0 / m as f32);
+        }
+    }
+    let mut mean = [0.0f64; N_CEPS];
+    for row in data.chunks_exact(N_CEPS) {
+        for (a, &x) in mean.iter_mut().zip(row) {
+            *a += f64::from(x);
+        }
+    }
+    let denom = n.max(1) as f64;
+    for row in data.chunks_exact_mut(N_CEPS) {
+        for (x, a) in row.iter_mut().zip(&mean) {
+            *x -= (a / denom) as f32;
+        }
+    }
+    Cepstra {
+        data,
+        energy_db: mel.energy_db.clone(),
+        hop_seconds: mel.hop_seconds,
+        centre_offset: 0.5 * mel.win_seconds,
+    }
+}
+
+/// Speech windows: `[start, end)` frame ranges inside the speech mask, `len` long, `hop`
+/// apart; a region shorter than `len` but at least `len / 3` becomes one shorter window.
+pub fn windows(speech: &[bool], len: usize, hop: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < speech.len() {
+        if !speech[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < speech.len() && speech[i] {
+            i += 1;
+        }
+        let region = i - start;
+        if region < len {
+            if region >= len / 3 {
+                out.push((start, i));
+            }
+            continue;
+        }
+        let mut s = start;
+        while s + len <= i {
+            out.push((s, s + len));
+            s += hop;
+        }
+        if s < i && i - s > hop / 2 {
+            out.push((i - len, i));
+        }
+    }
+    out
+}
+
+/// Window embedding: mean and standard deviation of the cepstra over the window.
+pub fn embed(ceps: &Cepstra, (a, b): (usize, usize)) -> Vec<f32> {
+    let n = (b - a).max(1) as f32;
+    let mut mean = [0.0f32; N_CEPS];
+    let mut sq = [0.0f32; N_CEPS];
+    for i in a..b {
+        for (k, &x) in ceps.frame(i).iter().enumerate() {
+            mean[k] += x;
+            sq[k] += x * x;
+        }
+    }
+    let mut out = Vec::with_capacity(2 * N_CEPS);
+    out.extend(mean.iter().map(|m| m / n));
+    out.extend(
+        mean.iter()
+            .zip(&sq)
+            .map(|(m, s)| (s / n - (m / n).powi(2)).max(0.0).sqrt()),
+    );
+    out
+}
+
+/// Z-scores every dimension across the set, then scales each vector to unit length so that a
+/// dot product is a cosine similarity.
+pub fn standardize(vectors: &mut [Vec<f32>]) {
+    let Some(dim) = vectors.first().map(Vec::len) else {
+        return;
+    };
+    let n = vectors.len() as f32;
+    for d in 0..dim {
+        let mean = vectors.iter().map(|v| v[d]).sum::<f32>() / n;
+        let var = vectors.iter().map(|v| (v[d] - mean).powi(2)).sum::<f32>() / n;
+        let sd = var.sqrt().max(1e-6);
+        vectors.iter_mut().for_each(|v| v[d] = (v[d] - mean) / sd);
+    }
+    for v in vectors.iter_mut() {
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}

@@ -1,0 +1,34 @@
+//! Neural path on the real telephone sample: runs only when the ONNX models and runtime are
+//! found (see `pipeline::diarize::models`) and the shared evaluation data exists; otherwise
+//! it prints why and passes.
+
+use vibeinsight::eval::dataset::{default_root, read_analysis_audio};
+use vibeinsight::eval::der::{Convention, score};
+use vibeinsight::eval::reference::{lookup, parse_rttm};
+use vibeinsight::pipeline::diarize::{DiarizeOptions, Mode, Neural, diarize, models};
+
+#[test]
+fn neural_path_diarizes_the_telephone_sample() {
+    let Some(sample) = default_root().map(|root| root.join("pyannote_sample")) else {
+        println!("skipping: the shared evaluation data is absent");
+        return;
+    };
+    if let Err(e) = models::shared() {
+        println!("skipping: {e}");
+        return;
+    }
+    let audio = read_analysis_audio(&sample.join("sample.wav")).expect("sample decodes");
+    let opts = DiarizeOptions {
+        neural: Neural::Required,
+        ..DiarizeOptions::default()
+    };
+    let d = diarize(&audio, None, &opts).expect("neural diarization");
+    assert_eq!(d.mode, Mode::Neural);
+    assert_eq!(d.num_speakers, 2);
+    assert!(!d.overlaps.is_empty(), "the sample has 1.9 s of overlap");
+    let refs = parse_rttm(&std::fs::read_to_string(sample.join("sample.rttm")).unwrap())
+        .unwrap();
+    let reference = lookup(&refs, "sample").expect("sample in rttm");
+    let nist = score(reference, &d.turns, None, Convention::Nist);
+    assert!(nist.der() < 0.03, "DER nist {:.3}", nist.der());
+}
