@@ -53,6 +53,20 @@ s3:
     for _ in $(seq 1 100); do if up; then echo "$endpoint"; exit 0; fi; sleep 0.2; done
     echo "s3: moto_server did not start; see var/moto.log" >&2; exit 1
 
+# First setup: a few minutes and ~1 GB under ~/.cache/vibeinsight-stt, PyPI only (no model hub).
+# When it cannot be set up it says why on stderr and prints nothing: those tests then skip.
+# Start the real OpenAI-compatible Whisper server (../shared/tools/stt-server); print its URL.
+stt:
+    #!/usr/bin/env bash
+    set -uo pipefail
+    tools="${VIBEINSIGHT_STT_TOOLS:-$PWD/../shared/tools/stt-server}"
+    fail() { echo "stt: $*; the real-server transcription tests will be SKIPPED" >&2; exit 0; }
+    [ -x "$tools/start.sh" ] || fail "no server tools at $tools"
+    # nice: the server shares the 2 cores with the build and the other tests.
+    url=$(STT_READY_TIMEOUT="${STT_READY_TIMEOUT:-600}" nice -n 10 "$tools/start.sh" "${STT_IMPL:-oas}") \
+      || fail "the server did not start (setup or start failed; see the messages above)"
+    echo "$url"
+
 # Run the main job end to end: migrate, queue the bundled recording, process it, print it.
 demo:
     #!/usr/bin/env bash
@@ -75,6 +89,14 @@ test:
     set -euo pipefail
     export VIBEINSIGHT_TEST_ADMIN_URL=$(just db)
     export VIBEINSIGHT_TEST_S3_ENDPOINT=$(just s3)
+    export VIBEINSIGHT_TEST_STT_URL=$(just stt)
+    if ! command -v chromium >/dev/null; then   # the report test renders the HTML in it
+      echo "test: installing chromium and CJK/emoji fonts for the report test" >&2
+      sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+      { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+          chromium fonts-noto-cjk fonts-noto-color-emoji; } >&2 \
+        || echo "test: could not install chromium; the report rendering test will be SKIPPED" >&2
+    fi
     # Databases of earlier runs that were interrupted.
     psql "$VIBEINSIGHT_TEST_ADMIN_URL" -Atqc "select datname from pg_database where datname like 'vi_test_%'" \
       | while read -r name; do psql "$VIBEINSIGHT_TEST_ADMIN_URL" -qc "drop database if exists \"$name\" with (force)" >/dev/null; done

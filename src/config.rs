@@ -1,7 +1,8 @@
 //! Settings: built-in defaults < optional TOML file < environment.
 //!
 //! Environment: `VIBEINSIGHT__SECTION__KEY` for every key, plus the conventional names that
-//! Fly, Tigris and the providers set (`DATABASE_URL`, `BUCKET_NAME`, `AWS_*`). A
+//! Fly, Tigris and the providers set (`DATABASE_URL`, `BUCKET_NAME`, `AWS_*`, `OPENAI_*`,
+//! `GEMINI_API_KEY` / `GOOGLE_API_KEY`; see [`providers`] for how those pick a provider). A
 //! `VIBEINSIGHT__…` variable wins over its conventional twin, so an operator can always
 //! override what a platform injects. Everything is validated here, at boot, not mid-job.
 
@@ -11,6 +12,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+mod providers;
+pub use providers::{
+    DEFAULT_GEMINI_MODEL, DEFAULT_OPENAI_CHAT_MODEL, LlmProviderKind, LlmSettings, OPENAI_BASE_URL,
+    SttProvider, SttSettings,
+};
 
 const DEFAULTS: &str = r#"
 [database]
@@ -41,6 +48,20 @@ log_format = "text"
 
 [audio]
 max_duration_secs = 14400
+
+# stt.provider and llm.provider default by key presence: see providers::provider_defaults.
+[stt]
+model = "whisper-1"
+base_url = "https://api.openai.com/v1"
+max_bytes = 26214400
+max_duration_secs = 600.0
+in_flight = 4
+timeout_secs = 30
+timeout_per_audio_sec = 0.5
+
+[llm]
+timeout_secs = 180
+transcript_budget_tokens = 200000
 "#;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -51,6 +72,8 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub telemetry: TelemetrySettings,
     pub audio: AudioSettings,
+    pub stt: SttSettings,
+    pub llm: LlmSettings,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -124,6 +147,8 @@ const CONVENTIONAL_ENV: &[(&str, &str)] = &[
     ("AWS_REGION", "storage.region"),
     ("AWS_ACCESS_KEY_ID", "storage.access_key_id"),
     ("AWS_SECRET_ACCESS_KEY", "storage.secret_access_key"),
+    ("OPENAI_API_KEY", "stt.api_key"),
+    ("OPENAI_BASE_URL", "stt.base_url"),
 ];
 
 impl Settings {
@@ -143,6 +168,9 @@ impl Settings {
     ) -> anyhow::Result<Settings> {
         let mut builder = config::Config::builder()
             .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        for (key, value) in providers::provider_defaults(env) {
+            builder = builder.set_default(key, value)?;
+        }
         builder = match file {
             Some(path) => builder.add_source(config::File::from(path).required(true)),
             None => builder.add_source(config::File::with_name("vibeinsight.toml").required(false)),
@@ -159,11 +187,12 @@ impl Settings {
                 builder = builder.set_override(key, value.as_str())?;
             }
         }
-        let settings: Settings = builder
+        let mut settings: Settings = builder
             .build()
             .context("Failed to read the configuration")?
             .try_deserialize()
             .context("Invalid configuration")?;
+        providers::resolve_llm(&mut settings.llm, env);
         settings.validate()?;
         Ok(settings)
     }
@@ -192,7 +221,8 @@ impl Settings {
         if !self.database.url.expose_secret().starts_with("postgres") {
             bail!("database.url must be a postgres:// URL");
         }
-        Ok(())
+        self.stt.validate()?;
+        self.llm.validate()
     }
 }
 
@@ -268,13 +298,139 @@ mod tests {
             &env(&[
                 ("DATABASE_URL", "postgres://u:hunter2@db/x"),
                 ("AWS_SECRET_ACCESS_KEY", "s3cr3t"),
+                ("OPENAI_API_KEY", "sk-openai-secret"),
+                ("GEMINI_API_KEY", "gemini-secret"),
             ]),
         )
         .unwrap();
         let printed = format!("{settings:?}");
         assert!(
-            !printed.contains("hunter2") && !printed.contains("s3cr3t"),
+            ["hunter2", "s3cr3t", "sk-openai-secret", "gemini-secret"]
+                .iter()
+                .all(|secret| !printed.contains(secret)),
             "{printed}"
         );
+    }
+
+    #[test]
+    fn providers_default_to_none_without_keys() {
+        let settings = Settings::load_from(None, &env(&[])).unwrap();
+        assert_eq!(settings.stt.provider, SttProvider::None);
+        assert_eq!(settings.llm.provider, LlmProviderKind::None);
+        assert!(settings.stt.client().unwrap().is_none());
+        assert!(settings.llm.provider().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_conventional_key_flips_the_provider_default() {
+        let settings = Settings::load_from(
+            None,
+            &env(&[("OPENAI_API_KEY", "sk-test"), ("GOOGLE_API_KEY", "g-test")]),
+        )
+        .unwrap();
+        assert_eq!(settings.stt.provider, SttProvider::Openai);
+        assert_eq!(settings.stt.model, "whisper-1");
+        assert_eq!(settings.stt.base_url, OPENAI_BASE_URL);
+        assert_eq!(settings.stt.client().unwrap().unwrap().model(), "whisper-1");
+        assert_eq!(settings.llm.provider, LlmProviderKind::Gemini);
+        assert_eq!(settings.llm.model, DEFAULT_GEMINI_MODEL);
+        assert_eq!(
+            settings.llm.api_key.as_ref().unwrap().expose_secret(),
+            "g-test"
+        );
+        let llm = settings.llm.provider().unwrap().unwrap();
+        assert_eq!((llm.name(), llm.model()), ("gemini", DEFAULT_GEMINI_MODEL));
+    }
+
+    #[test]
+    fn an_explicit_provider_wins_over_key_presence() {
+        let settings = Settings::load_from(
+            None,
+            &env(&[
+                ("OPENAI_API_KEY", "sk-test"),
+                ("GEMINI_API_KEY", "g-test"),
+                ("VIBEINSIGHT__STT__PROVIDER", "none"),
+                ("VIBEINSIGHT__LLM__PROVIDER", "none"),
+            ]),
+        )
+        .unwrap();
+        assert!(settings.stt.client().unwrap().is_none());
+        assert!(settings.llm.provider().unwrap().is_none());
+    }
+
+    #[test]
+    fn openai_chat_takes_openai_key_endpoint_and_model() {
+        let settings = Settings::load_from(
+            None,
+            &env(&[
+                ("OPENAI_API_KEY", "sk-test"),
+                ("OPENAI_BASE_URL", "http://127.0.0.1:8000/v1"),
+                ("GEMINI_API_KEY", "g-test"),
+                ("VIBEINSIGHT__LLM__PROVIDER", "openai"),
+            ]),
+        )
+        .unwrap();
+        let llm = &settings.llm;
+        assert_eq!(llm.api_key.as_ref().unwrap().expose_secret(), "sk-test");
+        assert_eq!(llm.base_url.as_deref(), Some("http://127.0.0.1:8000/v1"));
+        assert_eq!(llm.model, DEFAULT_OPENAI_CHAT_MODEL);
+        assert_eq!(settings.stt.base_url, "http://127.0.0.1:8000/v1");
+        let stt_override = Settings::load_from(
+            None,
+            &env(&[
+                ("OPENAI_API_KEY", "sk-test"),
+                ("OPENAI_BASE_URL", "http://a/v1"),
+                ("VIBEINSIGHT__STT__BASE_URL", "http://b/v1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(stt_override.stt.base_url, "http://b/v1");
+    }
+
+    #[test]
+    fn provider_sections_read_limits_and_price_tables_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vibeinsight.toml");
+        let toml = r#"
+            [stt]
+            max_bytes = 10485760
+            in_flight = 2
+            prompt = "コーチング, GROW"
+            prices = { "whisper-1" = 0.004 }
+            [llm]
+            provider = "gemini"
+            api_key = "from-file"
+            transcript_budget_tokens = 50000
+            prices = { "gemini-2.5-flash" = { input_per_mtok = 0.5, output_per_mtok = 3.0 } }
+        "#;
+        std::fs::write(&file, toml).unwrap();
+        let settings = Settings::load_from(Some(&file), &env(&[])).unwrap();
+        let chunking = settings.stt.chunking();
+        assert_eq!(
+            (chunking.max_bytes, chunking.in_flight),
+            (10 * 1024 * 1024, 2)
+        );
+        assert_eq!(settings.stt.prompt.as_deref(), Some("コーチング, GROW"));
+        let stt_prices = settings.stt.price_table().usd_per_minute;
+        assert_eq!(
+            stt_prices.into_iter().collect::<Vec<_>>(),
+            [("whisper-1".into(), 0.004)]
+        );
+        let options = settings.llm.assess_options();
+        assert_eq!(options.transcript_budget_tokens, 50_000);
+        assert_eq!(options.prices.0["gemini-2.5-flash"].output_per_mtok, 3.0);
+        assert_eq!(
+            options.prices.0.len(),
+            1,
+            "a configured table replaces the built-in one"
+        );
+    }
+
+    #[test]
+    fn a_selected_provider_without_a_key_fails_at_boot() {
+        let gemini = env(&[("VIBEINSIGHT__LLM__PROVIDER", "gemini")]);
+        assert!(Settings::load_from(None, &gemini).is_err());
+        let openai_stt = env(&[("VIBEINSIGHT__STT__PROVIDER", "openai")]);
+        assert!(Settings::load_from(None, &openai_stt).is_err());
     }
 }

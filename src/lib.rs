@@ -5,19 +5,23 @@
 //! - [`config`]: layered settings, validated at boot.
 //! - [`worker`]: the queue side — poll + LISTEN, leases and heartbeats, retries, dead letters.
 //! - [`storage`]: fetching recordings from a local directory or S3, with key validation.
+//! - [`clients`]: typed clients for the providers (OpenAI-compatible transcription and chat, Gemini).
 //! - [`pipeline`]: the stages, fetch → decode/resample → quality/VAD → …, reporting to a progress sink.
 //! - [`dsp`]: pure signal math the stages use (log-mel, loudness, true peak, VAD frames).
+//! - [`report`]: the assessment as `report.json` and a self-contained `report.html`.
 //! - [`store`]: our tables; the one transaction that saves results and acknowledges the job.
 //! - [`eval`]: reference annotations and scoring against them (VAD frame error).
 //! - [`app`], [`cli`], [`shutdown`], [`telemetry`]: wiring, commands, signals, logs.
 
 pub mod app;
 pub mod cli;
+pub mod clients;
 pub mod config;
 pub mod dsp;
 pub mod error;
 pub mod eval;
 pub mod pipeline;
+pub mod report;
 pub mod shutdown;
 pub mod storage;
 pub mod store;

@@ -1,0 +1,255 @@
+//! Gemini `generateContent` with a declared JSON schema (`responseJsonSchema`).
+//!
+//! The key travels in the `x-goog-api-key` header, never in the URL, so it cannot leak
+//! through reqwest's error messages (which print the URL) or access logs.
+
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::llm::{LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage, error_message};
+
+const PROVIDER: &str = "gemini";
+const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com/v1beta";
+
+/// A Gemini API client bound to one model.
+#[derive(Debug)]
+pub struct GeminiClient {
+    http: reqwest::Client,
+    base_url: String,
+    model: String,
+    key: SecretString,
+}
+
+impl GeminiClient {
+    /// # Errors
+    /// When the TLS backend cannot be initialised.
+    pub fn new(model: String, key: SecretString, timeout: Duration) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder().timeout(timeout).build()?;
+        Ok(Self {
+            http,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            model,
+            key,
+        })
+    }
+
+    /// Points the client elsewhere (tests, regional endpoints); `.../v1beta` without a slash.
+    pub fn with_base_url(mut self, base_url: &str) -> Self {
+        self.base_url = base_url.trim_end_matches('/').to_owned();
+        self
+    }
+
+    fn endpoint(&self) -> String {
+        format!("{}/models/{}:generateContent", self.base_url, self.model)
+    }
+
+    async fn call(&self, req: &LlmRequest) -> Result<LlmResponse, LlmError> {
+        let transport = |source| LlmError::Transport {
+            provider: PROVIDER,
+            source,
+        };
+        let response = self
+            .http
+            .post(self.endpoint())
+            .header("x-goog-api-key", self.key.expose_secret())
+            .json(&GenerateRequest::new(req))
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status().as_u16();
+        let body = response.text().await.map_err(transport)?;
+        if !(200..300).contains(&status) {
+            return Err(LlmError::Status {
+                provider: PROVIDER,
+                status,
+                message: error_message(&body),
+            });
+        }
+        let parsed: GenerateResponse =
+            serde_json::from_str(&body).map_err(|e| LlmError::Protocol {
+                provider: PROVIDER,
+                reason: format!("body is not a GenerateContentResponse: {e}"),
+            })?;
+        parsed.into_response(&self.model)
+    }
+}
+
+impl LlmProvider for GeminiClient {
+    fn name(&self) -> &'static str {
+        PROVIDER
+    }
+    fn model(&self) -> &str {
+        &self.model
+    }
+    fn generate<'a>(&'a self, req: &'a LlmRequest) -> BoxFuture<'a, Result<LlmResponse, LlmError>> {
+        self.call(req).boxed()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerateRequest<'a> {
+    system_instruction: Content<'a>,
+    contents: [Content<'a>; 1],
+    generation_config: GenerationConfig<'a>,
+}
+
+#[derive(Serialize)]
+struct Content<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    parts: [Part<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Part<'a> {
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerationConfig<'a> {
+    response_mime_type: &'static str,
+    response_json_schema: &'a Value,
+    // Judgement should be reproducible across retries of the same session.
+    temperature: f32,
+}
+
+impl<'a> GenerateRequest<'a> {
+    fn new(req: &'a LlmRequest) -> Self {
+        Self {
+            system_instruction: Content {
+                role: None,
+                parts: [Part { text: &req.system }],
+            },
+            contents: [Content {
+                role: Some("user"),
+                parts: [Part { text: &req.user }],
+            }],
+            generation_config: GenerationConfig {
+                response_mime_type: "application/json",
+                response_json_schema: &req.schema,
+                temperature: 0.2,
+            },
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct GenerateResponse {
+    candidates: Vec<Candidate>,
+    prompt_feedback: Option<PromptFeedback>,
+    usage_metadata: Option<UsageMetadata>,
+    model_version: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Candidate {
+    content: Option<CandidateContent>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CandidateContent {
+    parts: Vec<CandidatePart>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CandidatePart {
+    text: Option<String>,
+    // Thinking models may return thought summaries; they are not the answer.
+    thought: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct PromptFeedback {
+    block_reason: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct UsageMetadata {
+    prompt_token_count: u64,
+    candidates_token_count: u64,
+    thoughts_token_count: u64,
+}
+
+/// Finish reasons that mean the content was withheld rather than cut.
+const BLOCKING_FINISH: &[&str] = &[
+    "SAFETY",
+    "RECITATION",
+    "BLOCKLIST",
+    "PROHIBITED_CONTENT",
+    "SPII",
+];
+
+impl GenerateResponse {
+    fn into_response(self, configured_model: &str) -> Result<LlmResponse, LlmError> {
+        if let Some(reason) = self.prompt_feedback.and_then(|f| f.block_reason) {
+            return Err(LlmError::Blocked {
+                provider: PROVIDER,
+                reason: format!("prompt blocked ({reason})"),
+            });
+        }
+        let candidate = self
+            .candidates
+            .into_iter()
+            .next()
+            .ok_or_else(|| LlmError::Protocol {
+                provider: PROVIDER,
+                reason: "no candidates".to_owned(),
+            })?;
+        check_finish(candidate.finish_reason.as_deref())?;
+        let text: String = candidate
+            .content
+            .map(|c| {
+                c.parts
+                    .into_iter()
+                    .filter(|p| p.thought != Some(true))
+                    .filter_map(|p| p.text)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if text.trim().is_empty() {
+            return Err(LlmError::Incomplete {
+                provider: PROVIDER,
+                reason: "empty answer".to_owned(),
+            });
+        }
+        // Billing counts thinking tokens as output.
+        let usage = self
+            .usage_metadata
+            .map_or_else(TokenUsage::default, |u| TokenUsage {
+                input_tokens: u.prompt_token_count,
+                output_tokens: u.candidates_token_count + u.thoughts_token_count,
+            });
+        let model = self
+            .model_version
+            .unwrap_or_else(|| configured_model.to_owned());
+        Ok(LlmResponse { text, usage, model })
+    }
+}
+
+fn check_finish(reason: Option<&str>) -> Result<(), LlmError> {
+    match reason {
+        None | Some("STOP") | Some("FINISH_REASON_UNSPECIFIED") => Ok(()),
+        Some(r) if BLOCKING_FINISH.contains(&r) => Err(LlmError::Blocked {
+            provider: PROVIDER,
+            reason: format!("finishReason {r}"),
+        }),
+        Some(r) => Err(LlmError::Incomplete {
+            provider: PROVIDER,
+            reason: format!("finishReason {r}"),
+        }),
+    }
+}

@@ -1,0 +1,420 @@
+//! Typed client for OpenAI-compatible `POST {base_url}/audio/transcriptions`.
+//!
+//! Works with OpenAI itself and with compatible servers (Groq, self-hosted faster-whisper
+//! servers). The response format is chosen from the model: `whisper-1`-style models give
+//! `verbose_json` with segment and word times, `gpt-4o(-mini)-transcribe` give text only,
+//! `gpt-4o-transcribe-diarize` gives `diarized_json`. Transient failures (429 rate limits,
+//! 5xx, timeouts, connection errors) are retried here with exponential backoff and jitter;
+//! permanent ones (quota, bad key, rejected request) are returned at once. The API key never
+//! appears in logs or error messages.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::multipart::{Form, Part};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::pipeline::types::{Language, Span, Word};
+
+mod error;
+mod response;
+pub use error::SttError;
+use error::{classify_failure, redact};
+use response::parse_body;
+
+/// What the provider is asked to return; decides how the response is parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// `verbose_json` with `timestamp_granularities[]` segment and word (whisper-1 style).
+    VerboseJson,
+    /// `json`: text only (gpt-4o-transcribe, gpt-4o-mini-transcribe).
+    Json,
+    /// `text`: a bare string body, for servers that offer nothing else.
+    Text,
+    /// `diarized_json` with `chunking_strategy=auto` (gpt-4o-transcribe-diarize).
+    Diarized,
+}
+
+impl ResponseMode {
+    /// The mode a model supports, by OpenAI's model names; anything unknown is assumed to be
+    /// a Whisper-style model, which is what compatible servers host.
+    pub fn for_model(model: &str) -> Self {
+        match model {
+            "gpt-4o-transcribe-diarize" => Self::Diarized,
+            m if m.starts_with("gpt-4o") && m.contains("transcribe") => Self::Json,
+            _ => Self::VerboseJson,
+        }
+    }
+
+    fn format_field(self) -> &'static str {
+        match self {
+            Self::VerboseJson => "verbose_json",
+            Self::Json => "json",
+            Self::Text => "text",
+            Self::Diarized => "diarized_json",
+        }
+    }
+
+    /// Whether the provider returns times inside the request (else only text per request).
+    pub fn has_times(self) -> bool {
+        matches!(self, Self::VerboseJson | Self::Diarized)
+    }
+}
+
+/// A provider asking for a longer pause than this is better served by the job queue's own
+/// retry than by holding a worker slot.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// Bounded retries for transient failures.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Total attempts including the first one.
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before retry number `retry` (0-based): Retry-After when the provider gave one
+    /// (it knows its own window), else exponential backoff with "equal jitter" so parallel
+    /// chunks that failed together do not come back together.
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(ra) = retry_after {
+            return ra.min(MAX_RETRY_AFTER);
+        }
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << retry.min(16))
+            .min(self.max_delay);
+        let half = exp / 2;
+        half + half.mul_f64(rand::random::<f64>())
+    }
+}
+
+/// Per-request timeout: a fixed allowance (connection, upload, model load) plus a share of
+/// the audio duration, because transcription time grows with the audio.
+#[derive(Clone, Debug)]
+pub struct TimeoutPolicy {
+    pub base: Duration,
+    pub per_audio_second: f64,
+}
+
+impl Default for TimeoutPolicy {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_secs(30),
+            per_audio_second: 0.5,
+        }
+    }
+}
+
+impl TimeoutPolicy {
+    pub fn for_audio(&self, audio_seconds: f64) -> Duration {
+        self.base
+            + Duration::from_secs_f64((audio_seconds.max(0.0) * self.per_audio_second).min(3600.0))
+    }
+}
+
+/// Everything needed to talk to one provider with one model.
+#[derive(Clone, Debug)]
+pub struct SttConfig {
+    /// e.g. `https://api.openai.com/v1` (no trailing `/audio/transcriptions`).
+    pub base_url: String,
+    pub api_key: SecretString,
+    pub model: String,
+    pub language: Language,
+    /// Vocabulary hint: coaching terms, names.
+    pub prompt: Option<String>,
+    /// Defaults to [`ResponseMode::for_model`].
+    pub mode: Option<ResponseMode>,
+    pub retry: RetryPolicy,
+    pub timeout: TimeoutPolicy,
+}
+
+impl SttConfig {
+    pub fn new(
+        base_url: impl Into<String>,
+        api_key: SecretString,
+        model: impl Into<String>,
+    ) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_key,
+            model: model.into(),
+            language: Language::Auto,
+            prompt: None,
+            mode: None,
+            retry: RetryPolicy::default(),
+            timeout: TimeoutPolicy::default(),
+        }
+    }
+}
+
+/// One encoded audio file to send.
+#[derive(Clone, Debug)]
+pub struct AudioUpload {
+    pub bytes: Bytes,
+    /// Servers reject a file part without a filename; the extension tells them the codec.
+    pub filename: String,
+    pub mime: String,
+    pub duration_s: f64,
+}
+
+/// One segment as the provider returned it, times relative to the uploaded file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SttSegment {
+    pub span: Span,
+    pub text: String,
+    pub avg_logprob: Option<f32>,
+    pub no_speech_prob: Option<f32>,
+    pub compression_ratio: Option<f32>,
+    /// The provider's own speaker label (`diarized_json` only), e.g. "A".
+    pub provider_speaker: Option<String>,
+    pub words: Vec<Word>,
+}
+
+/// A parsed transcription of one request.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Transcription {
+    pub text: String,
+    pub language: Option<String>,
+    pub segments: Vec<SttSegment>,
+}
+
+impl Transcription {
+    /// Moves every time by `offset` seconds (a chunk's start in the original recording).
+    pub fn shifted(mut self, offset: f64) -> Self {
+        for seg in &mut self.segments {
+            seg.span = shift(seg.span, offset);
+            for w in &mut seg.words {
+                w.span = shift(w.span, offset);
+            }
+        }
+        self
+    }
+}
+
+fn shift(s: Span, by: f64) -> Span {
+    Span {
+        start: s.start + by,
+        end: s.end + by,
+    }
+}
+
+/// The client: one `reqwest::Client` (connection pool) and one configuration.
+#[derive(Clone, Debug)]
+pub struct SttClient {
+    http: reqwest::Client,
+    cfg: SttConfig,
+    mode: ResponseMode,
+}
+
+impl SttClient {
+    /// # Errors
+    /// When the TLS backend cannot be initialised.
+    pub fn new(cfg: SttConfig) -> Result<Self, SttError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| SttError::Connection(e.to_string()))?;
+        let mode = cfg
+            .mode
+            .unwrap_or_else(|| ResponseMode::for_model(&cfg.model));
+        Ok(Self { http, cfg, mode })
+    }
+
+    pub fn mode(&self) -> ResponseMode {
+        self.mode
+    }
+
+    pub fn model(&self) -> &str {
+        &self.cfg.model
+    }
+
+    /// Transcribes one file, retrying transient failures within the retry policy.
+    ///
+    /// # Errors
+    /// A permanent [`SttError`] at once, or the last transient one when attempts run out.
+    #[tracing::instrument(skip_all, fields(model = %self.cfg.model, audio_s = audio.duration_s))]
+    pub async fn transcribe(&self, audio: &AudioUpload) -> Result<Transcription, SttError> {
+        let mut retry = 0;
+        loop {
+            match self.attempt(audio).await {
+                Ok(t) => return Ok(t),
+                Err(e) if e.is_transient() && retry + 1 < self.cfg.retry.max_attempts => {
+                    let wait = self.cfg.retry.delay(retry, e.retry_after());
+                    tracing::warn!(error = %e, retry, wait_ms = wait.as_millis() as u64, "transient STT failure; retrying");
+                    tokio::time::sleep(wait).await;
+                    retry += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn attempt(&self, audio: &AudioUpload) -> Result<Transcription, SttError> {
+        let url = format!(
+            "{}/audio/transcriptions",
+            self.cfg.base_url.trim_end_matches('/')
+        );
+        let timeout = self.cfg.timeout.for_audio(audio.duration_s);
+        let resp = self
+            .http
+            .post(url)
+            .bearer_auth(self.cfg.api_key.expose_secret())
+            .multipart(self.form(audio)?)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e, timeout))?;
+        let status = resp.status();
+        let retry_after = parse_retry_after(resp.headers());
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| self.transport_error(&e, timeout))?;
+        if !status.is_success() {
+            return Err(classify_failure(
+                status.as_u16(),
+                &body,
+                retry_after,
+                self.cfg.api_key.expose_secret(),
+            ));
+        }
+        parse_body(self.mode, &body)
+            .map_err(|e| SttError::Decode(redact(&e, self.cfg.api_key.expose_secret())))
+    }
+
+    fn form(&self, audio: &AudioUpload) -> Result<Form, SttError> {
+        let body = reqwest::Body::from(audio.bytes.clone());
+        let file = Part::stream_with_length(body, audio.bytes.len() as u64)
+            .file_name(audio.filename.clone())
+            .mime_str(&audio.mime)
+            .map_err(|_| SttError::Rejected {
+                status: 0,
+                message: format!("invalid MIME type {:?}", audio.mime),
+            })?;
+        let mut form = Form::new()
+            .part("file", file)
+            .text("model", self.cfg.model.clone())
+            .text("response_format", self.mode.format_field());
+        if let Some(lang) = language_code(self.cfg.language) {
+            form = form.text("language", lang);
+        }
+        // The diarizing model rejects `prompt`; everything else uses it as a vocabulary hint.
+        if let Some(p) = self
+            .cfg
+            .prompt
+            .as_ref()
+            .filter(|_| self.mode != ResponseMode::Diarized)
+        {
+            form = form.text("prompt", p.clone());
+        }
+        match self.mode {
+            ResponseMode::VerboseJson => {
+                form = form
+                    .text("timestamp_granularities[]", "segment")
+                    .text("timestamp_granularities[]", "word");
+            }
+            ResponseMode::Diarized => form = form.text("chunking_strategy", "auto"),
+            ResponseMode::Json | ResponseMode::Text => {}
+        }
+        Ok(form)
+    }
+
+    fn transport_error(&self, e: &reqwest::Error, timeout: Duration) -> SttError {
+        if e.is_timeout() {
+            SttError::Timeout(timeout)
+        } else {
+            // reqwest's Display names the URL but never headers, so the key cannot leak;
+            // redact anyway in case a base URL was built with a key in it.
+            SttError::Connection(redact(&e.to_string(), self.cfg.api_key.expose_secret()))
+        }
+    }
+}
+
+fn language_code(lang: Language) -> Option<&'static str> {
+    match lang {
+        Language::Ja => Some("ja"),
+        Language::En => Some("en"),
+        Language::Auto => None,
+    }
+}
+
+fn parse_retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let get = |name: &str| {
+        h.get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.trim().parse::<f64>().ok())
+    };
+    // OpenAI also sends the finer `retry-after-ms`; prefer it when present.
+    if let Some(ms) = get("retry-after-ms").filter(|v| v.is_finite() && *v >= 0.0) {
+        return Some(Duration::from_secs_f64(ms / 1000.0));
+    }
+    get("retry-after")
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mode_follows_model_name() {
+        assert_eq!(
+            ResponseMode::for_model("whisper-1"),
+            ResponseMode::VerboseJson
+        );
+        assert_eq!(
+            ResponseMode::for_model("gpt-4o-mini-transcribe"),
+            ResponseMode::Json
+        );
+        assert_eq!(
+            ResponseMode::for_model("gpt-4o-transcribe"),
+            ResponseMode::Json
+        );
+        assert_eq!(
+            ResponseMode::for_model("gpt-4o-transcribe-diarize"),
+            ResponseMode::Diarized
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_honours_retry_after() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        let d3 = p.delay(3, None);
+        assert!(
+            d3 >= Duration::from_millis(400) && d3 <= Duration::from_millis(800),
+            "{d3:?}"
+        );
+        assert!(p.delay(10, None) <= Duration::from_secs(1));
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+    }
+
+    #[test]
+    fn timeout_grows_with_audio() {
+        let t = TimeoutPolicy {
+            base: Duration::from_secs(10),
+            per_audio_second: 0.5,
+        };
+        assert_eq!(t.for_audio(60.0), Duration::from_secs(40));
+    }
+}

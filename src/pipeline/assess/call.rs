@@ -1,0 +1,73 @@
+//! One structured call with validation and a single repair attempt.
+//!
+//! The repair request repeats the original prompt, shows the previous answer and lists the
+//! validation errors. If the second answer still fails, the error is transient: a later job
+//! attempt (with backoff) gets a fresh sample from the model. Never a default value.
+
+use super::usage::Usage;
+use crate::clients::llm::{ErrorClass, LlmError, LlmProvider, LlmRequest};
+
+/// Why the assessment could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum AssessError {
+    #[error("LLM call failed: {0}")]
+    Llm(#[from] LlmError),
+    #[error("the LLM's answer failed validation after one repair attempt: {}", .errors.join("; "))]
+    InvalidOutput { errors: Vec<String> },
+    #[error("the measured metrics cannot be used for the assessment: {0}")]
+    Metrics(String),
+}
+
+impl AssessError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            AssessError::Llm(e) => e.class(),
+            AssessError::InvalidOutput { .. } => ErrorClass::Transient,
+            AssessError::Metrics(_) => ErrorClass::Permanent,
+        }
+    }
+}
+
+/// Calls the provider and validates; on invalid output, one repair call.
+///
+/// # Errors
+/// Provider errors as they come; [`AssessError::InvalidOutput`] when both answers fail.
+pub async fn ask_validated<T>(
+    provider: &dyn LlmProvider,
+    request: &LlmRequest,
+    usage: &mut Usage,
+    validate: impl Fn(&str) -> Result<T, Vec<String>>,
+) -> Result<T, AssessError> {
+    let first = provider.generate(request).await?;
+    usage.add(first.usage);
+    usage.model = first.model.clone();
+    let errors = match validate(&first.text) {
+        Ok(v) => return Ok(v),
+        Err(errors) => errors,
+    };
+    tracing::warn!(
+        errors = errors.len(),
+        "LLM answer failed validation; asking for a repair"
+    );
+    let repair = repair_request(request, &first.text, &errors);
+    let second = provider.generate(&repair).await?;
+    usage.add(second.usage);
+    validate(&second.text).map_err(|errors| AssessError::InvalidOutput { errors })
+}
+
+fn repair_request(original: &LlmRequest, previous: &str, errors: &[String]) -> LlmRequest {
+    let mut user = original.user.clone();
+    user.push_str("\n\n## Your previous answer\n");
+    user.push_str(previous);
+    user.push_str("\n\n## Problems found in it\n");
+    for e in errors {
+        user.push_str("- ");
+        user.push_str(e);
+        user.push('\n');
+    }
+    user.push_str("\nReturn the complete corrected answer as JSON following the schema.\n");
+    LlmRequest {
+        user,
+        ..original.clone()
+    }
+}

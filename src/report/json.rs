@@ -1,0 +1,185 @@
+//! `report.json`: the `analysis_results` row (DESIGN §3) plus metrics, provenance and the
+//! labelled transcript. Judgement sections are `null` when not produced, with
+//! `judgement.status` saying why: never default scores.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::pipeline::assess::catalogue;
+use crate::pipeline::assess::measured::{self, ConversationEvent, SpeakerAnalysis};
+use crate::pipeline::assess::model::{CoachingSkills, Prescription};
+use crate::pipeline::assess::usage::Usage;
+use crate::pipeline::assess::{Assessment, JudgementStatus};
+use crate::pipeline::types::{Language, TranscriptSegment};
+
+/// Everything the report needs.
+pub struct ReportInput<'a> {
+    pub segments: &'a [TranscriptSegment],
+    pub language: Language,
+    /// The measuring stage's full JSON, stored as `metrics` unchanged (plus `roles`).
+    pub metrics: &'a Value,
+    pub assessment: &'a Assessment,
+    pub pipeline_version: &'a str,
+    /// RFC 3339; passed in so a fixed input gives a fixed report.
+    pub generated_at: &'a str,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub speaker_analysis: SpeakerAnalysis,
+    pub coaching_skills: Option<CoachingSkills>,
+    /// Role label → split.
+    pub emotion_analysis: Option<BTreeMap<String, EmotionSplit>>,
+    pub conversation_events: Vec<ConversationEvent>,
+    pub diagnosis: Option<DiagnosisOut>,
+    pub prescriptions: Option<Vec<Prescription>>,
+    pub judgement: JudgementMeta,
+    pub metrics: Value,
+    pub provenance: Provenance,
+    pub transcript: Vec<TranscriptLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EmotionSplit {
+    pub positive: u8,
+    pub neutral: u8,
+    pub negative: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiagnosisOut {
+    pub id: String,
+    pub name: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub icon: String,
+    pub description: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JudgementMeta {
+    /// `produced` or `not_produced`.
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub pipeline_version: String,
+    pub prompt_version: String,
+    pub language: Language,
+    pub llm_provider: Option<String>,
+    pub llm_model: Option<String>,
+    pub context_plan: String,
+    pub usage: Option<Usage>,
+    pub generated_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptLine {
+    pub segment: usize,
+    pub start: f64,
+    pub end: f64,
+    pub speaker: Option<String>,
+    pub text: String,
+}
+
+/// Builds the report.
+pub fn build(input: &ReportInput<'_>) -> Report {
+    let a = input.assessment;
+    let lang = input.language;
+    let judgement = a.judgement();
+    let label = |s: usize| a.roles.label(s);
+    Report {
+        speaker_analysis: measured::speaker_analysis(&a.metrics, &a.roles),
+        coaching_skills: judgement.map(|j| j.coaching_skills.clone()),
+        emotion_analysis: judgement.map(|j| {
+            let split = |e: &crate::pipeline::assess::model::SpeakerEmotion| EmotionSplit {
+                positive: e.positive,
+                neutral: e.neutral,
+                negative: e.negative,
+            };
+            j.emotions
+                .iter()
+                .map(|e| (label(e.speaker), split(e)))
+                .collect()
+        }),
+        conversation_events: measured::conversation_events(&a.metrics, &a.roles, lang),
+        diagnosis: judgement.and_then(|j| {
+            let s = catalogue::find(&j.diagnosis.style_id)?;
+            Some(DiagnosisOut {
+                id: s.id.clone(),
+                name: s.name(lang).to_owned(),
+                name_ja: s.name_ja.clone(),
+                name_en: s.name_en.clone(),
+                icon: s.icon.clone(),
+                description: s.description(lang).to_owned(),
+                reason: j.diagnosis.reason.clone(),
+            })
+        }),
+        prescriptions: judgement.map(|j| j.prescriptions.clone()),
+        judgement: meta(&a.judgement),
+        metrics: metrics_with_roles(input.metrics, a),
+        provenance: provenance(input),
+        transcript: input
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| TranscriptLine {
+                segment: i + 1,
+                start: s.span.start,
+                end: s.span.end,
+                speaker: s.speaker.map(label),
+                text: s.text.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn meta(status: &JudgementStatus) -> JudgementMeta {
+    match status {
+        JudgementStatus::Produced { .. } => JudgementMeta {
+            status: "produced".to_owned(),
+            reason: None,
+        },
+        JudgementStatus::NotProduced { reason } => JudgementMeta {
+            status: "not_produced".to_owned(),
+            reason: Some(reason.clone()),
+        },
+    }
+}
+
+fn metrics_with_roles(raw: &Value, a: &Assessment) -> Value {
+    let mut metrics = raw.clone();
+    if let (Value::Object(map), Ok(roles)) = (&mut metrics, serde_json::to_value(&a.roles)) {
+        map.insert("roles".to_owned(), roles);
+    }
+    metrics
+}
+
+fn provenance(input: &ReportInput<'_>) -> Provenance {
+    let a = input.assessment;
+    Provenance {
+        pipeline_version: input.pipeline_version.to_owned(),
+        prompt_version: a.prompt_version.clone(),
+        language: input.language,
+        llm_provider: a.usage.as_ref().map(|u| u.provider.clone()),
+        llm_model: a.usage.as_ref().map(|u| u.model.clone()),
+        context_plan: a.context_plan.clone(),
+        usage: a.usage.clone(),
+        generated_at: input.generated_at.to_owned(),
+    }
+}
+
+/// The JSON Schema `report.json` follows (kept beside the code, checked by the tests).
+pub fn schema() -> Value {
+    #[allow(
+        clippy::expect_used,
+        reason = "compiled-in file, parsed by the report test"
+    )]
+    serde_json::from_str(include_str!("report.schema.json"))
+        .expect("report.schema.json is valid JSON")
+}

@@ -1,0 +1,235 @@
+//! Shared fixtures: a short Japanese coaching session, its metrics, valid and broken LLM
+//! answers, and a local HTTP server that replays scripted provider responses.
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use serde_json::{Value, json};
+use vibeinsight::pipeline::types::{Span, TranscriptSegment};
+
+pub fn segments() -> Vec<TranscriptSegment> {
+    let rows: [(usize, f64, f64, &str); 13] = [
+        (
+            1,
+            0.0,
+            4.0,
+            "こんにちは。今日はどんなことを話したいですか？",
+        ),
+        (
+            0,
+            4.6,
+            12.0,
+            "最近、チームのメンバーとのコミュニケーションがうまくいかなくて悩んでいます。",
+        ),
+        (
+            1,
+            12.2,
+            15.0,
+            "なるほど、うまくいかないと感じるのはどんな場面ですか？",
+        ),
+        (
+            0,
+            15.8,
+            26.0,
+            "会議で意見を言っても、誰も反応してくれないんです。正直ちょっと落ち込んでいます。",
+        ),
+        (
+            1,
+            26.1,
+            34.0,
+            "それなら、会議の前に資料を配って、アジェンダを明確にすればいいですよ。",
+        ),
+        (0, 34.5, 38.0, "はい、そうですね…。"),
+        (
+            1,
+            38.2,
+            44.0,
+            "落ち込んでいるんですね。それはつらいですよね。",
+        ),
+        (
+            0,
+            48.0,
+            58.0,
+            "ありがとうございます。実は、自分の伝え方にも問題があるのかなと思っています。",
+        ),
+        (
+            1,
+            58.3,
+            62.0,
+            "伝え方について、もう少し詳しく教えてもらえますか？",
+        ),
+        (
+            0,
+            62.5,
+            75.0,
+            "結論から話すのが苦手で、前置きが長くなってしまうんです。",
+        ),
+        (
+            1,
+            75.2,
+            82.0,
+            "前置きが長いと気づけたのは大きな一歩ですね。次の会議で試せることは何でしょう？",
+        ),
+        (0, 82.5, 90.0, "まず結論を一言で言ってみます。"),
+        (
+            1,
+            90.2,
+            93.0,
+            "いいですね。来週どうだったか聞かせてください。",
+        ),
+    ];
+    rows.iter()
+        .map(|(s, a, b, t)| TranscriptSegment {
+            span: Span { start: *a, end: *b },
+            speaker: Some(*s),
+            text: (*t).to_owned(),
+            words: vec![],
+            confidence: Some(0.9),
+        })
+        .collect()
+}
+
+pub fn metrics() -> Value {
+    json!({
+        "duration_s": 93.0, "gini_coefficient": 0.08, "interactivity_per_min": 8.4,
+        "speakers": [
+            {"speaker": 0, "talk_time_s": 50.4, "talk_ratio": 0.58, "turns": 6, "mean_turn_s": 8.4,
+             "longest_monologue_s": 12.5, "mean_response_latency_s": 0.5, "questions": {"open": 0, "closed": 0}},
+            {"speaker": 1, "talk_time_s": 36.5, "talk_ratio": 0.42, "turns": 7, "mean_turn_s": 5.2,
+             "longest_monologue_s": 7.9, "mean_response_latency_s": 0.25, "questions": {"open": 3, "closed": 0},
+             "speech_rate": 310.0}
+        ],
+        "overlaps": [
+            {"start": 26.0, "end": 26.3, "speaker": 1, "kind": "interruption"},
+            {"start": 34.3, "end": 34.6, "speaker": 0, "kind": "backchannel", "text": "はい"}
+        ],
+        "silences": [{"start": 44.0, "end": 48.0}],
+        "extra_key_from_measure_stage": {"kept": true}
+    })
+}
+
+/// A valid answer: every quote occurs in its segment, every number was measured.
+pub fn valid_answer() -> Value {
+    json!({
+        "coach_speaker": 1,
+        "coach_reason": "speaker_1 asks the questions and opens and closes the session.",
+        "coaching_skills": {
+            "listening": {"score": 3, "summary": "感情を受け止めているが、解決策を急ぐ場面がある。",
+                "examples": [{"segment": 7, "quote": "落ち込んでいるんですね", "comment": "感情を言葉にして返している。"}]},
+            "questioning": {"score": 4, "summary": "開かれた質問で掘り下げている。",
+                "examples": [{"segment": 3, "quote": "どんな場面ですか", "comment": "具体的な場面を尋ねている。"},
+                             {"segment": 9, "quote": "もう少し詳しく教えてもらえますか？", "comment": "深掘りの質問。"}]},
+            "empathy": {"score": 4, "summary": "つらさに共感している。",
+                "examples": [{"segment": 7, "quote": "それはつらいですよね", "comment": "共感を示している。"}]},
+            "feedback": {"score": 3, "summary": "気づきを承認している。",
+                "examples": [{"segment": 11, "quote": "大きな一歩ですね", "comment": "前進を承認している。"}]}
+        },
+        "emotion_analysis": [
+            {"speaker": 0, "positive": 20, "neutral": 40, "negative": 40},
+            {"speaker": 1, "positive": 60, "neutral": 40, "negative": 0}
+        ],
+        "diagnosis": {"style_id": "curious_explorer", "reason": "開かれた質問が中心で、相手の気づきを引き出している。"},
+        "prescriptions": [
+            {"action": "相手が話し終えたら3秒待ってから話し始める。", "metric": "speaker_1.mean_response_latency_s", "measured_value": 0.25, "target": "3秒"},
+            {"action": "解決策を伝える前に、相手自身の案を尋ねる。", "metric": "speaker_1.questions_open", "measured_value": 3, "target": "6回"},
+            {"action": "沈黙を急いで埋めず、考える時間として扱う。", "metric": "long_silences", "measured_value": 1, "target": "沈黙を恐れない"}
+        ]
+    })
+}
+
+pub fn misquoted_answer() -> Value {
+    let mut v = valid_answer();
+    v["coaching_skills"]["listening"]["examples"][0]["quote"] = json!("落ち込んでいるのですね");
+    v
+}
+
+pub fn schema_violating_answer() -> Value {
+    let mut v = valid_answer();
+    v["coaching_skills"]["listening"]["score"] = json!(7);
+    v["emotion_analysis"][0]["negative"] = json!(30);
+    v["prescriptions"][0]["measured_value"] = json!(4.0);
+    v
+}
+
+pub fn gemini_ok(answer: &str) -> (u16, String) {
+    let body = json!({
+        "candidates": [{"content": {"parts": [{"text": answer}], "role": "model"}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": 1200, "candidatesTokenCount": 300, "thoughtsTokenCount": 50, "totalTokenCount": 1550},
+        "modelVersion": "gemini-2.5-flash"
+    });
+    (200, body.to_string())
+}
+
+pub fn openai_ok(answer: &str) -> (u16, String) {
+    let body = json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini-2024-07-18",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer, "refusal": null}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1000, "completion_tokens": 250, "total_tokens": 1250}
+    });
+    (200, body.to_string())
+}
+
+/// One request the stub received.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+/// A local server that answers each POST with the next scripted `(status, body)`.
+pub struct Stub {
+    pub base_url: String,
+    pub requests: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl Stub {
+    pub async fn start(script: Vec<(u16, String)>) -> Stub {
+        let script = Arc::new(Mutex::new(script.into_iter().rev().collect::<Vec<_>>()));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (s, r) = (script.clone(), requests.clone());
+        let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: Bytes| {
+            let (s, r) = (s.clone(), r.clone());
+            async move {
+                let parsed = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                r.lock().unwrap().push(Recorded {
+                    path: uri.path().to_owned(),
+                    headers,
+                    body: parsed,
+                });
+                let (status, text) = s
+                    .lock()
+                    .unwrap()
+                    .pop()
+                    .unwrap_or((599, "stub script exhausted".to_owned()));
+                (
+                    StatusCode::from_u16(status).unwrap(),
+                    [("content-type", content_type(&text))],
+                    text,
+                )
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Stub {
+            base_url: format!("http://{addr}"),
+            requests,
+        }
+    }
+
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn content_type(body: &str) -> &'static str {
+    if body.trim_start().starts_with('{') {
+        "application/json"
+    } else {
+        "text/html"
+    }
+}

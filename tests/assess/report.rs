@@ -1,0 +1,289 @@
+//! The report generator on a fixed input: JSON valid against the schema, HTML escaped,
+//! self-contained, with examples linked to their moments; rendered in headless Chromium
+//! when it is installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::*;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use serde_json::Value;
+use vibeinsight::clients::llm::{LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage};
+use vibeinsight::pipeline::assess::{AssessInput, AssessOptions, Assessment, assess};
+use vibeinsight::pipeline::types::{Language, TranscriptSegment};
+use vibeinsight::report::{self, ReportInput};
+
+/// An in-process provider with a fixed answer: the report test is about rendering.
+struct Fixed(String);
+
+impl LlmProvider for Fixed {
+    fn name(&self) -> &'static str {
+        "gemini"
+    }
+    fn model(&self) -> &str {
+        "gemini-2.5-flash"
+    }
+    fn generate<'a>(&'a self, _: &'a LlmRequest) -> BoxFuture<'a, Result<LlmResponse, LlmError>> {
+        let usage = TokenUsage {
+            input_tokens: 2100,
+            output_tokens: 640,
+        };
+        async move {
+            Ok(LlmResponse {
+                text: self.0.clone(),
+                usage,
+                model: "gemini-2.5-flash".into(),
+            })
+        }
+        .boxed()
+    }
+}
+
+fn hostile_segments() -> Vec<TranscriptSegment> {
+    let mut segs = segments();
+    segs[5].text = "はい、そうですね…<script>alert(\"x\")</script> & <b>".to_owned();
+    segs
+}
+
+async fn build(
+    provider: Option<&dyn LlmProvider>,
+    segs: &[TranscriptSegment],
+    lang: Language,
+) -> Assessment {
+    let metrics = metrics();
+    let input = AssessInput {
+        segments: segs,
+        language: lang,
+        metrics: &metrics,
+    };
+    assess(provider, &input, &AssessOptions::default())
+        .await
+        .unwrap()
+}
+
+fn write(
+    dir: &Path,
+    segs: &[TranscriptSegment],
+    a: &Assessment,
+    lang: Language,
+) -> (Value, String) {
+    let metrics = metrics();
+    let input = ReportInput {
+        segments: segs,
+        language: lang,
+        metrics: &metrics,
+        assessment: a,
+        pipeline_version: "0.1.0",
+        generated_at: "2025-06-01T10:00:00Z",
+    };
+    report::write(dir, &input).unwrap();
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    (
+        json,
+        std::fs::read_to_string(dir.join("report.html")).unwrap(),
+    )
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
+fn assert_schema_valid(json: &Value) {
+    let validator = jsonschema::validator_for(&report::json::schema()).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(json)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[tokio::test]
+async fn produced_report_matches_schema_and_links_examples() {
+    let segs = hostile_segments();
+    let a = build(
+        Some(&Fixed(valid_answer().to_string())),
+        &segs,
+        Language::Ja,
+    )
+    .await;
+    let (json, html) = write(&out_dir("report_produced"), &segs, &a, Language::Ja);
+    assert_schema_valid(&json);
+    assert_eq!(json["judgement"]["status"], "produced");
+    assert_eq!(json["coaching_skills"]["empathy"]["score"], 4);
+    assert_eq!(json["diagnosis"]["name"], "好奇心の探検家");
+    assert_eq!(json["speaker_analysis"]["coach_speaking_ratio"], 0.42);
+    let emo = &json["emotion_analysis"]["client"];
+    assert_eq!(
+        emo["positive"].as_u64().unwrap()
+            + emo["neutral"].as_u64().unwrap()
+            + emo["negative"].as_u64().unwrap(),
+        100
+    );
+    assert_eq!(
+        json["metrics"]["extra_key_from_measure_stage"]["kept"], true,
+        "metrics stored whole"
+    );
+    assert!(json["metrics"]["roles"]["confidence"].as_f64().unwrap() >= 0.65);
+    assert_eq!(json["provenance"]["usage"]["input_tokens"], 2100);
+
+    assert!(
+        !html.contains("<script>")
+            && html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;")
+    );
+    for n in [3, 7, 9, 11] {
+        assert!(
+            html.contains(&format!("href=\"#seg-{n}\""))
+                && html.contains(&format!("id=\"seg-{n}\"")),
+            "seg {n}"
+        );
+    }
+    assert!(
+        !html.contains("http://")
+            || html
+                .matches("http://")
+                .all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
+    );
+    assert!(
+        !html.contains("<link") && !html.contains("src=\""),
+        "self-contained"
+    );
+    assert!(html.contains("class=\"interrupt\"") && html.contains("class=\"silence\""));
+}
+
+#[tokio::test]
+async fn not_produced_report_has_null_judgement_and_says_so() {
+    let segs = segments();
+    let a = build(None, &segs, Language::En).await;
+    let (json, html) = write(&out_dir("report_none"), &segs, &a, Language::En);
+    assert_schema_valid(&json);
+    for key in [
+        "coaching_skills",
+        "emotion_analysis",
+        "diagnosis",
+        "prescriptions",
+    ] {
+        assert!(json[key].is_null(), "{key} must be null, got {}", json[key]);
+    }
+    assert_eq!(json["judgement"]["status"], "not_produced");
+    assert!(json["provenance"]["usage"].is_null());
+    assert_eq!(
+        json["conversation_events"].as_array().unwrap().len(),
+        3,
+        "measured sections complete"
+    );
+    assert_eq!(html.matches("Not produced").count(), 4);
+    assert!(
+        !html.contains("class=\"score\""),
+        "no scores without a judgement"
+    );
+    // The measured cues alone (questions, opening, closing, talk share) are decisive here.
+    assert_eq!(json["speaker_analysis"]["roles_certain"], true);
+    assert_eq!(json["speaker_analysis"]["speakers"][1]["label"], "coach");
+}
+
+#[tokio::test]
+async fn ambiguous_evidence_leaves_roles_uncertain() {
+    let mut segs = segments();
+    segs.pop(); // the client now closes the session
+    let mut metrics = metrics();
+    metrics["speakers"][0]["questions"]["open"] = 3.into(); // both ask equally
+    let input = AssessInput {
+        segments: &segs,
+        language: Language::Ja,
+        metrics: &metrics,
+    };
+    let a = assess(None, &input, &AssessOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        a.roles.confidence < 0.65 && a.roles.coach.is_none(),
+        "{:?}",
+        a.roles
+    );
+    let rin = ReportInput {
+        segments: &segs,
+        language: Language::Ja,
+        metrics: &metrics,
+        assessment: &a,
+        pipeline_version: "0.1.0",
+        generated_at: "t",
+    };
+    let (json, html) = {
+        let dir = out_dir("report_uncertain");
+        report::write(&dir, &rin).unwrap();
+        let j: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())
+                .unwrap();
+        (j, std::fs::read_to_string(dir.join("report.html")).unwrap())
+    };
+    assert_schema_valid(&json);
+    assert!(json["speaker_analysis"]["coach_speaking_ratio"].is_null());
+    assert_eq!(
+        json["speaker_analysis"]["speakers"][0]["label"],
+        "speaker_0"
+    );
+    assert!(html.contains("id=\"roles-uncertain\""));
+}
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+#[tokio::test]
+async fn html_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        eprintln!("skipping: no chromium on PATH (apt-get install -y chromium)");
+        return;
+    };
+    let segs = hostile_segments();
+    let a = build(
+        Some(&Fixed(valid_answer().to_string())),
+        &segs,
+        Language::Ja,
+    )
+    .await;
+    let dir = out_dir("report_chromium");
+    write(&dir, &segs, &a, Language::Ja);
+    let html = dir.join("report.html");
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+    ];
+    let out = Command::new(browser)
+        .args(flags)
+        .arg("--dump-dom")
+        .arg(&html)
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains("id=\"seg-13\"") && dom.contains("<svg"),
+        "DOM not rendered: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = dir.join("report.png");
+    let shot = Command::new(browser)
+        .args(flags)
+        .arg(format!("--screenshot={}", png.display()))
+        .arg("--window-size=1200,3400")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(
+        shot.status.success() && std::fs::metadata(&png).is_ok_and(|m| m.len() > 10_000),
+        "screenshot failed"
+    );
+    eprintln!("screenshot: {}", png.display());
+}
