@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::llm::{LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage, error_message};
+use super::llm::{LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage, send_json};
 
 const PROVIDER: &str = "gemini";
 const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com/v1beta";
@@ -49,32 +49,13 @@ impl GeminiClient {
     }
 
     async fn call(&self, req: &LlmRequest) -> Result<LlmResponse, LlmError> {
-        let transport = |source| LlmError::Transport {
-            provider: PROVIDER,
-            source,
-        };
-        let response = self
+        let request = self
             .http
             .post(self.endpoint())
             .header("x-goog-api-key", self.key.expose_secret())
-            .json(&GenerateRequest::new(req))
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = response.status().as_u16();
-        let body = response.text().await.map_err(transport)?;
-        if !(200..300).contains(&status) {
-            return Err(LlmError::Status {
-                provider: PROVIDER,
-                status,
-                message: error_message(&body),
-            });
-        }
+            .json(&GenerateRequest::new(req));
         let parsed: GenerateResponse =
-            serde_json::from_str(&body).map_err(|e| LlmError::Protocol {
-                provider: PROVIDER,
-                reason: format!("body is not a GenerateContentResponse: {e}"),
-            })?;
+            send_json(PROVIDER, request, "a GenerateContentResponse").await?;
         parsed.into_response(&self.model)
     }
 }

@@ -6,6 +6,7 @@
 //! the job), because that is the only distinction the worker's retry policy needs.
 
 use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// One structured-output request: the answer must be JSON matching `schema`.
@@ -99,6 +100,31 @@ pub fn status_class(status: u16) -> ErrorClass {
         500..=599 => ErrorClass::Transient,
         _ => ErrorClass::Permanent,
     }
+}
+
+/// Sends one request and parses a 2xx body as `T` (`what` names it in the error); the
+/// status and envelope handling both providers share.
+pub(super) async fn send_json<T: DeserializeOwned>(
+    provider: &'static str,
+    request: reqwest::RequestBuilder,
+    what: &str,
+) -> Result<T, LlmError> {
+    let transport = |source| LlmError::Transport { provider, source };
+    let response = request.send().await.map_err(transport)?;
+    let status = response.status().as_u16();
+    let body = response.text().await.map_err(transport)?;
+    if !(200..300).contains(&status) {
+        let message = error_message(&body);
+        return Err(LlmError::Status {
+            provider,
+            status,
+            message,
+        });
+    }
+    serde_json::from_str(&body).map_err(|e| LlmError::Protocol {
+        provider,
+        reason: format!("body is not {what}: {e}"),
+    })
 }
 
 /// Pulls a readable message out of an error body without assuming it is JSON.

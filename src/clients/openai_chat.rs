@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::llm::{LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage, error_message};
+use super::llm::{LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage, send_json};
 
 const PROVIDER: &str = "openai";
 
@@ -47,34 +47,14 @@ impl OpenAiChatClient {
     }
 
     async fn call(&self, req: &LlmRequest) -> Result<LlmResponse, LlmError> {
-        let transport = |source| LlmError::Transport {
-            provider: PROVIDER,
-            source,
-        };
-        let mut builder = self
+        let mut request = self
             .http
             .post(format!("{}/chat/completions", self.base_url));
         if let Some(key) = &self.key {
-            builder = builder.bearer_auth(key.expose_secret());
+            request = request.bearer_auth(key.expose_secret());
         }
-        let response = builder
-            .json(&ChatRequest::new(&self.model, req))
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = response.status().as_u16();
-        let body = response.text().await.map_err(transport)?;
-        if !(200..300).contains(&status) {
-            return Err(LlmError::Status {
-                provider: PROVIDER,
-                status,
-                message: error_message(&body),
-            });
-        }
-        let parsed: ChatResponse = serde_json::from_str(&body).map_err(|e| LlmError::Protocol {
-            provider: PROVIDER,
-            reason: format!("body is not a chat completion: {e}"),
-        })?;
+        let request = request.json(&ChatRequest::new(&self.model, req));
+        let parsed: ChatResponse = send_json(PROVIDER, request, "a chat completion").await?;
         parsed.into_response(&self.model)
     }
 }
