@@ -16,26 +16,19 @@ const KEY: &str = "test-key-do-not-log";
 
 async fn run(script: Vec<(u16, String)>) -> (Result<Assessment, AssessError>, Stub) {
     let stub = Stub::start(script).await;
-    let client = GeminiClient::new(
+    let client = gemini(&stub);
+    let result = assess_with(Some(&client), &segments(), &metrics(), Language::Ja).await;
+    (result, stub)
+}
+
+fn gemini(stub: &Stub) -> GeminiClient {
+    GeminiClient::new(
         "gemini-2.5-flash".into(),
         SecretString::from(KEY),
         Duration::from_secs(10),
     )
     .unwrap()
-    .with_base_url(&format!("{}/v1beta", stub.base_url));
-    let (segs, metrics) = (segments(), metrics());
-    let input = AssessInput {
-        segments: &segs,
-        language: Language::Ja,
-        metrics: &metrics,
-    };
-    let result = assess(
-        Some(&client as &dyn LlmProvider),
-        &input,
-        &AssessOptions::default(),
-    )
-    .await;
-    (result, stub)
+    .with_base_url(&format!("{}/v1beta", stub.base_url))
 }
 
 fn transient_llm(err: &AssessError) -> &LlmError {
@@ -255,13 +248,7 @@ async fn long_session_is_summarised_in_parts_then_assessed() {
         .collect();
     script.push(gemini_ok(&valid_answer().to_string()));
     let stub = Stub::start(script).await;
-    let client = GeminiClient::new(
-        "gemini-2.5-flash".into(),
-        SecretString::from(KEY),
-        Duration::from_secs(10),
-    )
-    .unwrap()
-    .with_base_url(&format!("{}/v1beta", stub.base_url));
+    let client = gemini(&stub);
     let metrics = metrics();
     let input = AssessInput {
         segments: &segs,
@@ -293,13 +280,7 @@ async fn long_session_is_summarised_in_parts_then_assessed() {
 
 #[tokio::test]
 async fn no_provider_means_not_produced_never_defaults() {
-    let (segs, metrics) = (segments(), metrics());
-    let input = AssessInput {
-        segments: &segs,
-        language: Language::Ja,
-        metrics: &metrics,
-    };
-    let a = assess(None, &input, &AssessOptions::default())
+    let a = assess_with(None, &segments(), &metrics(), Language::Ja)
         .await
         .unwrap();
     assert!(matches!(a.judgement, JudgementStatus::NotProduced { .. }));

@@ -5,9 +5,9 @@ use std::time::Duration;
 use crate::common::*;
 use secrecy::SecretString;
 use serde_json::json;
-use vibeinsight::clients::llm::{ErrorClass, LlmError, LlmProvider};
+use vibeinsight::clients::llm::{ErrorClass, LlmError};
 use vibeinsight::clients::openai_chat::OpenAiChatClient;
-use vibeinsight::pipeline::assess::{AssessError, AssessInput, AssessOptions, Assessment, assess};
+use vibeinsight::pipeline::assess::{AssessError, Assessment};
 use vibeinsight::pipeline::types::Language;
 
 async fn run(
@@ -23,18 +23,7 @@ async fn run(
         Duration::from_secs(10),
     )
     .unwrap();
-    let (segs, metrics) = (segments(), metrics());
-    let input = AssessInput {
-        segments: &segs,
-        language: Language::En,
-        metrics: &metrics,
-    };
-    let result = assess(
-        Some(&client as &dyn LlmProvider),
-        &input,
-        &AssessOptions::default(),
-    )
-    .await;
+    let result = assess_with(Some(&client), &segments(), &metrics(), Language::En).await;
     (result, stub)
 }
 

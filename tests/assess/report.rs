@@ -10,7 +10,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::Value;
 use vibeinsight::clients::llm::{LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage};
-use vibeinsight::pipeline::assess::{AssessInput, AssessOptions, Assessment, assess};
+use vibeinsight::pipeline::assess::Assessment;
 use vibeinsight::pipeline::types::{Language, TranscriptSegment};
 use vibeinsight::report::{self, ReportInput};
 
@@ -51,15 +51,12 @@ async fn build(
     segs: &[TranscriptSegment],
     lang: Language,
 ) -> Assessment {
-    let metrics = metrics();
-    let input = AssessInput {
-        segments: segs,
-        language: lang,
-        metrics: &metrics,
-    };
-    assess(provider, &input, &AssessOptions::default())
-        .await
-        .unwrap()
+    assess_with(provider, segs, &metrics(), lang).await.unwrap()
+}
+
+/// A produced judgement on `segs`, in Japanese.
+async fn produced(segs: &[TranscriptSegment]) -> Assessment {
+    build(Some(&Fixed(valid_answer().to_string())), segs, Language::Ja).await
 }
 
 fn write(
@@ -102,12 +99,7 @@ fn assert_schema_valid(json: &Value) {
 #[tokio::test]
 async fn produced_report_matches_schema_and_links_examples() {
     let segs = hostile_segments();
-    let a = build(
-        Some(&Fixed(valid_answer().to_string())),
-        &segs,
-        Language::Ja,
-    )
-    .await;
+    let a = produced(&segs).await;
     let (json, html) = write(&out_dir("report_produced"), &segs, &a, Language::Ja);
     assert_schema_valid(&json);
     assert_eq!(json["judgement"]["status"], "produced");
@@ -189,12 +181,7 @@ async fn ambiguous_evidence_leaves_roles_uncertain() {
     segs.pop(); // the client now closes the session
     let mut metrics = metrics();
     metrics["speakers"][0]["questions"]["open"] = 3.into(); // both ask equally
-    let input = AssessInput {
-        segments: &segs,
-        language: Language::Ja,
-        metrics: &metrics,
-    };
-    let a = assess(None, &input, &AssessOptions::default())
+    let a = assess_with(None, &segs, &metrics, Language::Ja)
         .await
         .unwrap();
     assert!(
@@ -245,12 +232,7 @@ async fn html_renders_in_headless_chromium() {
         return;
     };
     let segs = hostile_segments();
-    let a = build(
-        Some(&Fixed(valid_answer().to_string())),
-        &segs,
-        Language::Ja,
-    )
-    .await;
+    let a = produced(&segs).await;
     let dir = out_dir("report_chromium");
     write(&dir, &segs, &a, Language::Ja);
     let html = dir.join("report.html");

@@ -8,7 +8,9 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use serde_json::{Value, json};
-use vibeinsight::pipeline::types::{Span, TranscriptSegment};
+use vibeinsight::clients::llm::LlmProvider;
+use vibeinsight::pipeline::assess::{AssessError, AssessInput, AssessOptions, Assessment, assess};
+use vibeinsight::pipeline::types::{Language, Span, TranscriptSegment};
 
 pub fn segments() -> Vec<TranscriptSegment> {
     let rows: [(usize, f64, f64, &str); 13] = [
@@ -232,4 +234,19 @@ fn content_type(body: &str) -> &'static str {
     } else {
         "text/html"
     }
+}
+
+/// The assessment of `segs` with default options, the way every provider test runs it.
+pub async fn assess_with(
+    provider: Option<&dyn LlmProvider>,
+    segs: &[TranscriptSegment],
+    metrics: &Value,
+    language: Language,
+) -> Result<Assessment, AssessError> {
+    let input = AssessInput {
+        segments: segs,
+        language,
+        metrics,
+    };
+    assess(provider, &input, &AssessOptions::default()).await
 }
