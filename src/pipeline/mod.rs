@@ -1,24 +1,19 @@
 //! The analysis pipeline: stages in order, each taking and returning plain data.
 //!
 //! fetch → decode (+ resample to 16 kHz, inside the decode stream) → quality + VAD
+//! → diarize → measure
 //!
 //! Later stages (VAD, diarization, transcription, measurement, assessment) slot in after
 //! decode. Nothing here knows pgmq or tables: progress goes to a [`ProgressSink`] and the
 //! result comes back as an [`Outcome`], so the daemon and a local CLI run share this code.
 
-pub mod align;
-pub mod assess;
 pub mod decode;
 pub mod diarize;
-pub mod encode;
 pub mod fetch;
-pub mod hallucination;
-pub mod lexical;
 pub mod measure;
 pub mod progress;
 pub mod quality;
 pub mod resample;
-pub mod transcribe;
 pub mod types;
 pub mod vad;
 
@@ -31,7 +26,8 @@ use uuid::Uuid;
 use crate::error::JobError;
 use crate::pipeline::decode::{AudioInfo, DecodeLimits};
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage};
-use crate::pipeline::types::{ANALYSIS_RATE, AnalysisAudio, Language, TranscriptSegment};
+use crate::pipeline::diarize::{DiarizeOptions, Diarization, Mode};
+use crate::pipeline::types::{ANALYSIS_RATE, AnalysisAudio, Language, Span, TranscriptSegment};
 use crate::storage::Storage;
 use crate::store::results::AnalysisReport;
 use crate::telemetry::spawn_blocking_in_span;
@@ -165,9 +161,14 @@ async fn analyze(
             note: Some(note),
         });
     }
+    watch.start("diarize");
+    progress.report(ProgressUpdate::stage(Stage::Diarization));
+    let (audio, diarization) = diarize_blocking(audio, &preprocessed.speech, job).await?;
+    let speaking = measure::measure(&diarization, info.duration_secs);
     let timings = watch.finish();
+    let analysis = Analysis { info: &info, preprocessed: &preprocessed, diarization: &diarization, speaking: &speaking };
     Ok(Outcome {
-        report: report(&audio, &info, &preprocessed, source.bytes, &timings),
+        report: report(&audio, &analysis, source.bytes, &timings),
         transcript: Vec::new(),
         timings,
         audio_seconds: info.duration_secs,
@@ -194,13 +195,69 @@ async fn decode_blocking(
     Ok((audio, info))
 }
 
+/// Who spoke when, on the analysis audio, with the session's speaker count.
+async fn diarize_blocking(
+    audio: AnalysisAudio,
+    speech: &[Span],
+    job: &JobSpec,
+) -> Result<(AnalysisAudio, Diarization), JobError> {
+    let options = DiarizeOptions {
+        num_speakers: Some(job.num_speakers.into()),
+        ..DiarizeOptions::default()
+    };
+    let speech = speech.to_vec();
+    let (audio, diarization) = spawn_blocking_in_span(move || {
+        let diarization = diarize::diarize(&audio, Some(&speech), &options);
+        (audio, diarization)
+    })
+    .await
+    .map_err(|err| JobError::transient(format!("diarization task failed: {err}")))?;
+    let diarization =
+        diarization.map_err(|err| JobError::transient(format!("diarization: {err}")))?;
+    tracing::info!(
+        mode = ?diarization.mode,
+        speakers = diarization.num_speakers,
+        turns = diarization.turns.len(),
+        confidence = diarization.confidence,
+        "diarized"
+    );
+    Ok((audio, diarization))
+}
+
+/// Everything measured so far, for the report.
+struct Analysis<'a> {
+    info: &'a AudioInfo,
+    preprocessed: &'a quality::Preprocessed,
+    diarization: &'a Diarization,
+    speaking: &'a measure::SpeakingMetrics,
+}
+
+fn speaker_label(speaker: usize) -> String {
+    format!("speaker_{speaker}")
+}
+
+fn timeline(diarization: &Diarization) -> serde_json::Value {
+    let turns: Vec<_> = diarization
+        .turns
+        .iter()
+        .map(|t| json!({"speaker": speaker_label(t.speaker), "start": t.span.start, "end": t.span.end}))
+        .collect();
+    json!({
+        "mode": diarization.mode,
+        "num_speakers": diarization.num_speakers,
+        "confidence": diarization.confidence,
+        "turns": turns,
+        "overlaps": diarization.overlaps,
+    })
+}
+
 fn report(
     audio: &AnalysisAudio,
-    info: &AudioInfo,
-    preprocessed: &quality::Preprocessed,
+    analysis: &Analysis,
     bytes: u64,
     timings: &[StageTiming],
 ) -> AnalysisReport {
+    let Analysis { info, preprocessed, diarization, speaking } = analysis;
     AnalysisReport {
         metrics: json!({
             "audio": {
@@ -216,14 +273,21 @@ fn report(
                 "dual_channel_kept": audio.stereo.is_some(),
             },
             "audio_quality": preprocessed,
+            "diarization": timeline(diarization),
+            "speaking": speaking,
         }),
         provenance: json!({
             "pipeline_version": env!("CARGO_PKG_VERSION"),
-            "stages": ["fetch", "decode", "resample", "quality", "vad"],
+            "stages": ["fetch", "decode", "resample", "quality", "vad", "diarize", "measure"],
             "decoder": "symphonia 0.5",
             "resampler": "rubato FftFixedIn (band-limited, delay-compensated)",
             "loudness": "ITU-R BS.1770-4 gated, dual-mono weighting, 4x true peak",
             "vad": "adaptive speech-band energy, 10 ms frames, hangover smoothing",
+            "diarization": match diarization.mode {
+                Mode::Neural => "pyannote segmentation-3.0 + CAM++ (ONNX), GMM/Viterbi resegmentation",
+                Mode::Mono => "cepstral clustering + GMM/Viterbi resegmentation",
+                Mode::DualChannel => "per-channel activity (one person per channel)",
+            },
             "timings": timings,
         }),
         ..AnalysisReport::default()

@@ -137,6 +137,7 @@ async fn a_transient_failure_shows_retrying_then_succeeds() {
             "retrying",
             "downloading",
             "preprocessing",
+            "diarization",
             "completed"
         ]
     );

@@ -140,6 +140,7 @@ async fn sigterm_hands_the_job_back_and_exits_quickly() {
             "queued",
             "downloading",
             "preprocessing",
+            "diarization",
             "completed"
         ]
     );
