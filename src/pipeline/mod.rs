@@ -7,13 +7,19 @@
 //! decode. Nothing here knows pgmq or tables: progress goes to a [`ProgressSink`] and the
 //! result comes back as an [`Outcome`], so the daemon and a local CLI run share this code.
 
+pub mod align;
+pub mod assess;
 pub mod decode;
 pub mod diarize;
+pub mod encode;
 pub mod fetch;
+pub mod hallucination;
+pub mod lexical;
 pub mod measure;
 pub mod progress;
 pub mod quality;
 pub mod resample;
+pub mod transcribe;
 pub mod types;
 pub mod vad;
 
