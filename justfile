@@ -67,8 +67,22 @@ stt:
       || fail "the server did not start (setup or start failed; see the messages above)"
     echo "$url"
 
+# libopus' headers, for the Opus decoder (the `opus` crate links the system library).
+libopus:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    pkg-config --exists opus 2>/dev/null && exit 0
+    echo "libopus: installing libopus-dev and pkg-config from the distribution's packages" >&2
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libopus-dev pkg-config >&2
+
+# Decode speed and memory against ffmpeg on an hour of real speech (release build).
+bench: libopus
+    cargo bench --bench decode
+
 # Run the main job end to end: migrate, queue the bundled recording, process it, print it.
-demo:
+demo: libopus
     #!/usr/bin/env bash
     set -euo pipefail
     server=$(just db)
@@ -84,7 +98,7 @@ demo:
     $bin enqueue tests/fixtures/demo/ja_two_speakers.ogg --language ja --wait
 
 # Every test: unit, integration (real PostgreSQL, pgmq, S3), with the services they need.
-test:
+test: libopus
     #!/usr/bin/env bash
     set -euo pipefail
     export VIBEINSIGHT_TEST_ADMIN_URL=$(just db)

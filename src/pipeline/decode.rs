@@ -2,73 +2,53 @@
 //!
 //! Packets are decoded one at a time, downmixed and resampled to 16 kHz as they come, so the
 //! original-rate signal is never held whole. Following symphonia-play's loop: packets of other
-//! tracks are skipped, a bad packet is skipped and counted, `ResetRequired` rebuilds the
-//! decoder, and running out of data ends the stream (a truncated file yields what it holds and
-//! says so).
+//! tracks (an MP4's video) are skipped, a bad packet is skipped and counted, `ResetRequired`
+//! rebuilds the decoder, and running out of data ends the stream (a truncated file yields what
+//! it holds and says so). Opus, which symphonia 0.5 demuxes but cannot decode, goes through
+//! libopus ([`opus`]).
+//!
+//! Every call into the demuxers and decoders runs under `catch_unwind`: they parse hostile
+//! bytes, and a panic there must become [`AudioError::Corrupt`] (a permanent failure), not a
+//! dead blocking task that the worker would retry as if it were an outage.
+
+mod error;
+mod mix;
+mod mp4_edits;
+pub mod opus;
 
 use std::fs::File;
+use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde::Serialize;
-use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{CODEC_TYPE_NULL, Decoder, DecoderOptions};
+use symphonia::core::codecs::DecoderOptions;
+use symphonia::core::codecs::{
+    CODEC_TYPE_NULL, CODEC_TYPE_VORBIS, CodecParameters, CodecRegistry, Decoder,
+};
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::{FormatOptions, FormatReader, Track};
-use symphonia::core::io::MediaSourceStream;
+use symphonia::core::formats::{FormatOptions, FormatReader, Packet, Track};
+use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
+pub use self::error::AudioError;
 use crate::pipeline::resample::StreamResampler;
-use crate::pipeline::types::{ANALYSIS_RATE, AnalysisAudio, Language};
+use crate::pipeline::types::{ANALYSIS_RATE, AnalysisAudio};
 
 /// Consecutive undecodable packets after which the file counts as corrupt, not merely damaged.
 const MAX_CONSECUTIVE_BAD_PACKETS: usize = 64;
 
-#[derive(Debug, thiserror::Error)]
-pub enum AudioError {
-    #[error("the file is empty")]
-    Empty,
-    #[error("unsupported format or codec: {0}")]
-    Unsupported(String),
-    #[error("the file has no audio track")]
-    NoAudioTrack,
-    #[error("the audio is corrupt: {0}")]
-    Corrupt(String),
-    #[error("the file is truncated before any audio")]
-    Truncated,
-    #[error("the recording is {secs:.0} s long, more than the {max_secs} s allowed")]
-    TooLong { secs: f64, max_secs: u64 },
-    #[error("cannot read the file: {0}")]
-    Io(String),
-}
-
-impl AudioError {
-    pub fn summary(&self, language: Language) -> String {
-        let ja = language == Language::Ja;
-        let pick = |j: &str, e: &str| if ja { j } else { e }.to_owned();
-        match self {
-            AudioError::Empty => pick("音声ファイルが空です", "The audio file is empty"),
-            AudioError::Unsupported(_) => pick(
-                "対応していない音声形式です",
-                "This audio format is not supported",
-            ),
-            AudioError::NoAudioTrack => {
-                pick("音声トラックがありません", "The file has no audio track")
-            }
-            AudioError::Corrupt(_) => {
-                pick("音声ファイルが破損しています", "The audio file is corrupt")
-            }
-            AudioError::Truncated => pick(
-                "音声ファイルが途中で切れています",
-                "The audio file is truncated",
-            ),
-            AudioError::TooLong { .. } => pick("録音が長すぎます", "The recording is too long"),
-            AudioError::Io(_) => pick(
-                "音声ファイルを読み込めません",
-                "The audio file cannot be read",
-            ),
-        }
-    }
+/// symphonia's codecs plus libopus, built once.
+pub fn codecs() -> &'static CodecRegistry {
+    static REGISTRY: OnceLock<CodecRegistry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut registry = CodecRegistry::new();
+        symphonia::default::register_enabled_codecs(&mut registry);
+        registry.register_all::<opus::OpusDecoder>();
+        registry
+    })
 }
 
 /// What decoding measured about the source.
@@ -79,7 +59,7 @@ pub struct AudioInfo {
     pub channels: usize,
     pub duration_secs: f64,
     pub source_frames: u64,
-    /// The stream ended before the length its header announced.
+    /// The stream ended before the length its header announced, or its container broke off.
     pub truncated: bool,
     pub skipped_packets: usize,
 }
@@ -87,6 +67,15 @@ pub struct AudioInfo {
 #[derive(Clone, Copy, Debug)]
 pub struct DecodeLimits {
     pub max_duration_secs: u64,
+}
+
+/// Which 16 kHz channels a stream yields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeepChannels {
+    /// Mono, plus both channels apart when the source has exactly two (diarization uses them).
+    Analysis,
+    /// Mono only: half the resampling work for stereo sources.
+    MonoOnly,
 }
 
 /// 16 kHz output of one decoded packet.
@@ -101,17 +90,27 @@ pub struct AudioStream {
     format: Box<dyn FormatReader>,
     decoder: Box<dyn Decoder>,
     track: Track,
-    resampler: StreamResampler,
-    sample_buf: Option<SampleBuffer<f32>>,
+    keep: KeepChannels,
+    /// Built from the first decoded packet, whose format is the truth when headers disagree.
+    resampler: Option<StreamResampler>,
+    /// This packet's samples, one plane per kept channel; reused across packets.
+    planes: Vec<Vec<f32>>,
     info: AudioInfo,
     expected_frames: Option<u64>,
-    max_frames: u64,
+    /// Frames past which output is dropped: the container's exact length where symphonia's
+    /// own trimming falls short (Ogg Vorbis' last granule position, an MP4 edit list).
+    end_frame: Option<u64>,
+    /// Leading frames still to drop (an MP4 edit list's encoder priming).
+    skip_left: u64,
+    /// The MP4 edit of our track, applied once the first packet tells the real rate.
+    edit: Option<mp4_edits::Edit>,
+    max_duration_secs: u64,
     consecutive_bad: usize,
     finished: bool,
 }
 
 impl AudioStream {
-    /// Probes the container and prepares the decoder of the first decodable audio track.
+    /// Opens a file and prepares the decoder of its first decodable audio track.
     ///
     /// # Errors
     /// Empty, unknown or corrupt files, no audio track, an announced length over the limit.
@@ -121,59 +120,92 @@ impl AudioStream {
         limits: DecodeLimits,
     ) -> Result<AudioStream, AudioError> {
         let file = File::open(path).map_err(|err| AudioError::Io(err.to_string()))?;
-        if file
-            .metadata()
-            .map_err(|err| AudioError::Io(err.to_string()))?
-            .len()
-            == 0
-        {
+        AudioStream::from_source(Box::new(file), extension, limits, KeepChannels::Analysis)
+    }
+
+    /// Like [`AudioStream::open`], over bytes already in memory.
+    ///
+    /// # Errors
+    /// As [`AudioStream::open`].
+    pub fn from_bytes(
+        bytes: Vec<u8>,
+        extension: Option<&str>,
+        limits: DecodeLimits,
+        keep: KeepChannels,
+    ) -> Result<AudioStream, AudioError> {
+        AudioStream::from_source(Box::new(Cursor::new(bytes)), extension, limits, keep)
+    }
+
+    /// Probes any seekable source.
+    ///
+    /// # Errors
+    /// As [`AudioStream::open`].
+    pub fn from_source(
+        source: Box<dyn MediaSource>,
+        extension: Option<&str>,
+        limits: DecodeLimits,
+        keep: KeepChannels,
+    ) -> Result<AudioStream, AudioError> {
+        if source.byte_len() == Some(0) {
             return Err(AudioError::Empty);
         }
+        let mut source = source;
+        let edits = mp4_edits_of(&mut source)?;
         let mut hint = Hint::new();
         if let Some(ext) = extension {
             hint.with_extension(ext);
         }
-        let source = MediaSourceStream::new(Box::new(file), Default::default());
+        let source = MediaSourceStream::new(source, Default::default());
         let options = FormatOptions {
             enable_gapless: true,
             ..Default::default()
         };
-        let probed = symphonia::default::get_probe()
-            .format(&hint, source, &options, &MetadataOptions::default())
-            .map_err(probe_error)?;
+        let probed = guarded("probe", || {
+            symphonia::default::get_probe().format(
+                &hint,
+                source,
+                &options,
+                &MetadataOptions::default(),
+            )
+        })?
+        .map_err(probe_error)?;
         let format = probed.format;
         let track = pick_track(format.tracks())?;
         let decoder = make_decoder(&track)?;
         let params = &track.codec_params;
         let sample_rate = params
             .sample_rate
+            .filter(|&rate| rate > 0)
             .ok_or(AudioError::Corrupt("no sample rate".into()))?;
-        let channels = params.channels.map_or(1, |c| c.count()).max(1);
-        let max_frames = limits.max_duration_secs * u64::from(sample_rate);
-        if let Some(frames) = params.n_frames.filter(|&n| n > max_frames) {
-            return Err(too_long(frames, sample_rate, limits));
+        let expected_frames = announced_frames(params, sample_rate);
+        if let Some(frames) = expected_frames {
+            check_length(frames, sample_rate, limits.max_duration_secs)?;
         }
-        let kept_channels = if channels == 2 { 2 } else { 1 };
-        let resampler = StreamResampler::new(sample_rate, ANALYSIS_RATE, kept_channels)
-            .map_err(|err| AudioError::Corrupt(err.to_string()))?;
         let info = AudioInfo {
             codec: codec_name(params.codec),
             sample_rate,
-            channels,
+            channels: params.channels.map_or(1, |c| c.count()).max(1),
             duration_secs: 0.0,
             source_frames: 0,
             truncated: false,
             skipped_packets: 0,
         };
+        let edit = edits
+            .into_iter()
+            .find(|e| usize::try_from(track.id).is_ok_and(|id| id == e.track_index));
         Ok(AudioStream {
-            expected_frames: params.n_frames,
+            end_frame: exact_end(params, sample_rate, expected_frames),
+            skip_left: 0,
+            edit,
+            expected_frames,
             format,
             decoder,
             track,
-            resampler,
-            sample_buf: None,
+            keep,
+            resampler: None,
+            planes: Vec::new(),
             info,
-            max_frames,
+            max_duration_secs: limits.max_duration_secs,
             consecutive_bad: 0,
             finished: false,
         })
@@ -186,45 +218,41 @@ impl AudioStream {
     /// The next 16 kHz block, or `None` after the last (which carries the resampler's tail).
     ///
     /// # Errors
-    /// Corrupt data that cannot be skipped, or a recording longer than the limit.
+    /// Corrupt data that cannot be skipped, or a recording longer than the limit. The stream
+    /// is finished after an error.
     pub fn next_block(&mut self) -> Result<Option<Block>, AudioError> {
         if self.finished {
             return Ok(None);
         }
+        let result = self.decode_next();
+        if result.is_err() {
+            self.finished = true;
+        }
+        result
+    }
+
+    fn decode_next(&mut self) -> Result<Option<Block>, AudioError> {
         loop {
-            let packet = match self.format.next_packet() {
-                Ok(packet) => packet,
-                Err(SymphoniaError::ResetRequired) => {
-                    self.decoder = make_decoder(&self.track)?;
-                    continue;
-                }
-                Err(SymphoniaError::IoError(_)) => return self.finish(),
-                Err(SymphoniaError::DecodeError(reason)) if self.info.source_frames > 0 => {
-                    tracing::warn!(
-                        reason,
-                        "container damaged; keeping the audio decoded so far"
-                    );
-                    self.info.truncated = true;
-                    return self.finish();
-                }
-                Err(err) => return Err(AudioError::Corrupt(err.to_string())),
+            let Some(packet) = self.next_packet()? else {
+                return self.finish();
             };
-            if packet.track_id() != self.track.id {
-                continue;
-            }
-            match self.decoder.decode(&packet) {
+            let decoder = &mut self.decoder;
+            match guarded("decoder", move || decoder.decode(&packet))? {
                 Ok(decoded) => {
                     self.consecutive_bad = 0;
-                    let spec = *decoded.spec();
-                    let frames = decoded.frames();
-                    let buf = self
-                        .sample_buf
-                        .get_or_insert_with(|| SampleBuffer::new(decoded.capacity() as u64, spec));
-                    if buf.capacity() < decoded.capacity() * spec.channels.count() {
-                        *buf = SampleBuffer::new(decoded.capacity() as u64, spec);
+                    let (rate, frames) = (decoded.spec().rate, decoded.frames());
+                    let channels = decoded.spec().channels.count();
+                    if self.resampler.is_none() {
+                        let started = Started::new(&mut self.info, rate, channels, self.keep)?;
+                        if started.rate_differs {
+                            self.expected_frames = None;
+                            self.end_frame = None;
+                        }
+                        self.planes = started.planes;
+                        self.resampler = Some(started.resampler);
                     }
-                    buf.copy_interleaved_ref(decoded);
-                    return self.emit(spec.channels.count(), frames).map(Some);
+                    mix::mix_into(&decoded, &mut self.planes);
+                    return self.emit(rate, frames).map(Some);
                 }
                 Err(SymphoniaError::DecodeError(reason)) => {
                     self.info.skipped_packets += 1;
@@ -240,24 +268,83 @@ impl AudioStream {
         }
     }
 
-    /// Downmixes the interleaved packet in `sample_buf` and resamples it.
-    fn emit(&mut self, channels: usize, frames: usize) -> Result<Block, AudioError> {
-        self.info.source_frames += frames as u64;
-        if self.info.source_frames > self.max_frames {
-            let limits = DecodeLimits {
-                max_duration_secs: self.max_frames / u64::from(self.info.sample_rate),
-            };
-            return Err(too_long(
-                self.info.source_frames,
-                self.info.sample_rate,
-                limits,
+    /// The next packet of our track; `None` when the data ends.
+    fn next_packet(&mut self) -> Result<Option<Packet>, AudioError> {
+        loop {
+            let format = &mut self.format;
+            match guarded("demuxer", move || format.next_packet())? {
+                Ok(packet) if packet.track_id() == self.track.id => return Ok(Some(packet)),
+                Ok(_) => {}
+                Err(SymphoniaError::ResetRequired) => self.decoder = make_decoder(&self.track)?,
+                Err(SymphoniaError::IoError(_)) => return Ok(None),
+                Err(SymphoniaError::DecodeError(reason)) if self.info.source_frames > 0 => {
+                    tracing::warn!(
+                        reason,
+                        "container damaged; keeping the audio decoded so far"
+                    );
+                    self.info.truncated = true;
+                    return Ok(None);
+                }
+                Err(err) => return Err(AudioError::Corrupt(err.to_string())),
+            }
+        }
+    }
+
+    /// Resamples the packet in `planes`.
+    fn emit(&mut self, rate: u32, frames: usize) -> Result<Block, AudioError> {
+        if rate != self.info.sample_rate {
+            return Err(AudioError::Unsupported(
+                "the sample rate changes in the middle of the recording".into(),
             ));
         }
-        let samples = self.sample_buf.as_ref().map_or(&[][..], |b| b.samples());
-        let planar = planar_for_analysis(samples, channels, frames);
-        let mut out = vec![Vec::new(); planar.len()];
-        self.resampler.push(&planar, &mut out);
+        if let Some(edit) = self.edit.take() {
+            self.apply_edit(edit, rate);
+        }
+        let frames = self.cut_at_end(frames);
+        self.info.source_frames += frames as u64;
+        check_length(self.info.source_frames, rate, self.max_duration_secs)?;
+        let mut out = vec![Vec::new(); self.planes.len()];
+        if let Some(resampler) = self.resampler.as_mut() {
+            resampler
+                .push(&self.planes, &mut out)
+                .map_err(|err| AudioError::Corrupt(err.to_string()))?;
+        }
         Ok(block_from(out))
+    }
+
+    /// Turns the MP4 edit into frames at the decoded rate.
+    fn apply_edit(&mut self, edit: mp4_edits::Edit, rate: u32) {
+        let at_rate = |t: u64| {
+            let frames = u128::from(t) * u128::from(rate) / u128::from(edit.media_timescale);
+            u64::try_from(frames).unwrap_or(u64::MAX)
+        };
+        self.skip_left = at_rate(edit.skip);
+        self.end_frame = Some(at_rate(edit.duration));
+        self.expected_frames = self.end_frame;
+    }
+
+    /// Drops leading priming and what lies past [`AudioStream::end_frame`]; returns the
+    /// frames kept.
+    fn cut_at_end(&mut self, frames: usize) -> usize {
+        let skip = usize::try_from(self.skip_left)
+            .unwrap_or(usize::MAX)
+            .min(frames);
+        if skip > 0 {
+            self.skip_left -= skip as u64;
+            for plane in &mut self.planes {
+                plane.drain(..skip.min(plane.len()));
+            }
+        }
+        let frames = frames - skip;
+        let Some(end) = self.end_frame else {
+            return frames;
+        };
+        let room = end.saturating_sub(self.info.source_frames);
+        let kept = frames.min(usize::try_from(room).unwrap_or(usize::MAX));
+        for plane in &mut self.planes {
+            plane.truncate(kept);
+        }
+        kept
     }
 
     fn finish(&mut self) -> Result<Option<Block>, AudioError> {
@@ -276,9 +363,59 @@ impl AudioStream {
             self.info.truncated |= self.info.source_frames + tolerance < expected;
         }
         self.info.duration_secs = self.info.source_frames as f64 / f64::from(self.info.sample_rate);
-        let mut out = vec![Vec::new(); if self.info.channels == 2 { 2 } else { 1 }];
-        self.resampler.flush(&mut out);
+        let mut out = vec![Vec::new(); self.planes.len()];
+        if let Some(resampler) = self.resampler.as_mut() {
+            resampler
+                .flush(&mut out)
+                .map_err(|err| AudioError::Corrupt(err.to_string()))?;
+        }
         Ok(Some(block_from(out)))
+    }
+}
+
+/// Resampling set up from what the first packet really holds (an HE-AAC header, say, may
+/// announce twice the rate the decoder produces). A plain function of the fields it needs,
+/// because the decoded packet still borrows the decoder when it runs.
+struct Started {
+    planes: Vec<Vec<f32>>,
+    resampler: StreamResampler,
+    rate_differs: bool,
+}
+
+impl Started {
+    fn new(
+        info: &mut AudioInfo,
+        rate: u32,
+        channels: usize,
+        keep: KeepChannels,
+    ) -> Result<Started, AudioError> {
+        if rate == 0 {
+            return Err(AudioError::Corrupt(
+                "the decoder reported a zero sample rate".into(),
+            ));
+        }
+        let rate_differs = rate != info.sample_rate;
+        if rate_differs {
+            tracing::warn!(
+                header = info.sample_rate,
+                decoded = rate,
+                "sample rate differs"
+            );
+        }
+        info.sample_rate = rate;
+        info.channels = channels.max(1);
+        let kept = if channels == 2 && keep == KeepChannels::Analysis {
+            2
+        } else {
+            1
+        };
+        let resampler = StreamResampler::new(rate, ANALYSIS_RATE, kept)
+            .map_err(|err| AudioError::Unsupported(err.to_string()))?;
+        Ok(Started {
+            planes: vec![Vec::new(); kept],
+            resampler,
+            rate_differs,
+        })
     }
 }
 
@@ -304,71 +441,72 @@ pub fn decode_file(
     Ok((audio, stream.info().clone()))
 }
 
-/// Two channels are kept apart (each person may have their own); anything else is averaged
-/// to mono before resampling, which is cheaper than resampling every channel.
-fn planar_for_analysis(interleaved: &[f32], channels: usize, frames: usize) -> Vec<Vec<f32>> {
-    let interleaved = &interleaved[..frames * channels];
-    if channels == 2 {
-        let left = interleaved.iter().step_by(2).copied().collect();
-        let right = interleaved.iter().skip(1).step_by(2).copied().collect();
-        return vec![left, right];
-    }
-    let scale = 1.0 / channels as f32;
-    vec![
-        interleaved
-            .chunks_exact(channels)
-            .map(|frame| frame.iter().sum::<f32>() * scale)
-            .collect(),
-    ]
+/// The edit lists of an MP4 (recognised by its `ftyp` box); the source is left at its start.
+fn mp4_edits_of(source: &mut Box<dyn MediaSource>) -> Result<Vec<mp4_edits::Edit>, AudioError> {
+    let io_error = |err: std::io::Error| AudioError::Io(err.to_string());
+    let mut head = [0u8; 8];
+    let is_mp4 = source.read_exact(&mut head).is_ok() && &head[4..8] == b"ftyp";
+    let edits = if is_mp4 {
+        mp4_edits::read_edits(source).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    source.seek(SeekFrom::Start(0)).map_err(io_error)?;
+    Ok(edits)
 }
 
-fn block_from(mut planar: Vec<Vec<f32>>) -> Block {
-    if planar.len() == 2 {
-        let right = planar.pop().unwrap_or_default();
-        let left = planar.pop().unwrap_or_default();
-        let mono = left
-            .iter()
-            .zip(&right)
-            .map(|(l, r)| 0.5 * (l + r))
-            .collect();
+/// Runs third-party parsing code, turning a panic into a typed error.
+fn guarded<T>(what: &str, work: impl FnOnce() -> T) -> Result<T, AudioError> {
+    catch_unwind(AssertUnwindSafe(work)).map_err(|_| {
+        tracing::warn!(what, "symphonia panicked on malformed input");
+        AudioError::Corrupt(format!("the {what} failed on malformed data"))
+    })
+}
+
+fn block_from(mut planes: Vec<Vec<f32>>) -> Block {
+    if let [left, right] = planes.as_slice() {
+        let mono = left.iter().zip(right).map(|(l, r)| 0.5 * (l + r)).collect();
+        let right = planes.pop().unwrap_or_default();
+        let left = planes.pop().unwrap_or_default();
         return Block {
             mono,
             stereo: Some([left, right]),
         };
     }
     Block {
-        mono: planar.pop().unwrap_or_default(),
+        mono: planes.pop().unwrap_or_default(),
         stereo: None,
     }
 }
 
 fn pick_track(tracks: &[Track]) -> Result<Track, AudioError> {
+    // Audio tracks are those with a sample rate; video and subtitles have none. An audio
+    // track whose codec symphonia does not even name (AC-3 in Matroska) is unsupported.
     let audio: Vec<&Track> = tracks
         .iter()
-        .filter(|t| t.codec_params.codec != CODEC_TYPE_NULL && t.codec_params.sample_rate.is_some())
+        .filter(|t| t.codec_params.sample_rate.is_some())
         .collect();
-    let registry = symphonia::default::get_codecs();
-    match audio
-        .iter()
-        .find(|t| registry.get_codec(t.codec_params.codec).is_some())
-    {
-        Some(track) => Ok((*track).clone()),
-        None => match audio.first() {
-            Some(track) => Err(AudioError::Unsupported(codec_name(
-                track.codec_params.codec,
-            ))),
-            None => Err(AudioError::NoAudioTrack),
-        },
+    let decodable = audio.iter().find(|t| {
+        t.codec_params.codec != CODEC_TYPE_NULL
+            && codecs().get_codec(t.codec_params.codec).is_some()
+    });
+    match (decodable, audio.first()) {
+        (Some(track), _) => Ok((*track).clone()),
+        (None, Some(track)) => Err(AudioError::Unsupported(codec_name(
+            track.codec_params.codec,
+        ))),
+        (None, None) => Err(AudioError::NoAudioTrack),
     }
 }
 
 fn make_decoder(track: &Track) -> Result<Box<dyn Decoder>, AudioError> {
-    symphonia::default::get_codecs()
-        .make(&track.codec_params, &DecoderOptions::default())
-        .map_err(|err| match err {
-            SymphoniaError::Unsupported(what) => AudioError::Unsupported(what.to_owned()),
-            other => AudioError::Corrupt(other.to_string()),
-        })
+    guarded("decoder", || {
+        codecs().make(&track.codec_params, &DecoderOptions::default())
+    })?
+    .map_err(|err| match err {
+        SymphoniaError::Unsupported(what) => AudioError::Unsupported(what.to_owned()),
+        other => AudioError::Corrupt(other.to_string()),
+    })
 }
 
 fn probe_error(err: SymphoniaError) -> AudioError {
@@ -379,18 +517,43 @@ fn probe_error(err: SymphoniaError) -> AudioError {
     }
 }
 
-fn too_long(frames: u64, rate: u32, limits: DecodeLimits) -> AudioError {
-    AudioError::TooLong {
-        secs: frames as f64 / f64::from(rate),
-        max_secs: limits.max_duration_secs,
+/// The length the container announces, in frames at `rate`. Matroska counts in its own
+/// timestamp scale (usually milliseconds), the others in frames.
+fn announced_frames(params: &CodecParameters, rate: u32) -> Option<u64> {
+    let n_frames = params.n_frames?;
+    match params.time_base {
+        Some(tb) if tb.denom != 0 && !(tb.numer == 1 && tb.denom == rate) => {
+            let secs = n_frames as f64 * f64::from(tb.numer) / f64::from(tb.denom);
+            Some((secs * f64::from(rate)).round() as u64)
+        }
+        _ => Some(n_frames),
     }
 }
 
+/// Ogg's granule positions are sample-exact by specification, but symphonia 0.5's Vorbis
+/// end trim leaves up to a short block of padding; the announced length bounds the output.
+fn exact_end(params: &CodecParameters, rate: u32, expected: Option<u64>) -> Option<u64> {
+    let sample_clock = params
+        .time_base
+        .is_some_and(|tb| tb.numer == 1 && tb.denom == rate);
+    (params.codec == CODEC_TYPE_VORBIS && sample_clock)
+        .then_some(expected)
+        .flatten()
+}
+
+fn check_length(frames: u64, rate: u32, max_secs: u64) -> Result<(), AudioError> {
+    if frames > max_secs.saturating_mul(u64::from(rate)) {
+        return Err(AudioError::TooLong {
+            secs: frames as f64 / f64::from(rate),
+            max_secs,
+        });
+    }
+    Ok(())
+}
+
 fn codec_name(codec: symphonia::core::codecs::CodecType) -> String {
-    symphonia::default::get_codecs()
-        .get_codec(codec)
-        .map_or_else(
-            || format!("{codec}"),
-            |descriptor| descriptor.short_name.to_owned(),
-        )
+    codecs().get_codec(codec).map_or_else(
+        || format!("{codec}"),
+        |descriptor| descriptor.short_name.to_owned(),
+    )
 }

@@ -70,28 +70,31 @@ impl StreamResampler {
     }
 
     /// Feeds planar input; appends whatever output is ready to `out` (one Vec per channel).
-    pub fn push(&mut self, input: &[Vec<f32>], out: &mut [Vec<f32>]) {
+    ///
+    /// # Errors
+    /// Only if rubato rejects buffers sized by its own figures, which would be a bug here.
+    pub fn push(&mut self, input: &[Vec<f32>], out: &mut [Vec<f32>]) -> Result<(), ResampleError> {
         self.frames_in += input.first().map_or(0, |c| c.len() as u64);
         let Some(resampler) = self.inner.as_mut() else {
             for (dst, src) in out.iter_mut().zip(input) {
                 dst.extend_from_slice(src);
             }
             self.frames_out = self.frames_in;
-            return;
+            return Ok(());
         };
         for (pending, src) in self.pending.iter_mut().zip(input) {
             pending.extend_from_slice(src);
         }
         loop {
             let needed = resampler.input_frames_next();
-            if self.pending[0].len() < needed {
-                break;
+            if self.pending.first().is_none_or(|p| p.len() < needed) {
+                return Ok(());
             }
-            let (_, produced) = resampler
+            let (used, produced) = resampler
                 .process_into_buffer(&self.pending, &mut self.scratch_out, None)
-                .expect("buffers are sized by the resampler itself");
+                .map_err(|err| resample_error(self.in_rate, self.out_rate, err))?;
             for pending in &mut self.pending {
-                pending.drain(..needed);
+                pending.drain(..used);
             }
             Self::emit(
                 &self.scratch_out,
@@ -104,22 +107,27 @@ impl StreamResampler {
     }
 
     /// Flushes the tail: pads with silence until every input frame has its output.
-    pub fn flush(&mut self, out: &mut [Vec<f32>]) {
+    ///
+    /// # Errors
+    /// As [`StreamResampler::push`].
+    pub fn flush(&mut self, out: &mut [Vec<f32>]) -> Result<(), ResampleError> {
         let Some(resampler) = self.inner.as_mut() else {
-            return;
+            return Ok(());
         };
         let expected = (self.frames_in * self.out_rate).div_ceil(self.in_rate);
-        let mut first = true;
         while self.frames_out < expected {
-            let input = if first {
-                Some(self.pending.as_slice())
-            } else {
-                None
-            };
-            first = false;
-            let (_, produced) = resampler
-                .process_partial_into_buffer(input, &mut self.scratch_out, None)
-                .expect("buffers are sized by the resampler itself");
+            // Padding by hand rather than rubato's `process_partial_*`, which reads an empty
+            // channel as an inactive one and fails.
+            let needed = resampler.input_frames_next();
+            for pending in &mut self.pending {
+                pending.resize(needed.max(pending.len()), 0.0);
+            }
+            let (used, produced) = resampler
+                .process_into_buffer(&self.pending, &mut self.scratch_out, None)
+                .map_err(|err| resample_error(self.in_rate, self.out_rate, err))?;
+            for pending in &mut self.pending {
+                pending.drain(..used);
+            }
             let wanted = (expected - self.frames_out) as usize;
             Self::emit(
                 &self.scratch_out,
@@ -132,6 +140,7 @@ impl StreamResampler {
         for pending in &mut self.pending {
             pending.clear();
         }
+        Ok(())
     }
 
     fn emit(
@@ -147,6 +156,14 @@ impl StreamResampler {
             dst.extend_from_slice(&src[skip..produced]);
         }
         *frames_out += (produced - skip) as u64;
+    }
+}
+
+fn resample_error(from: u64, to: u64, err: rubato::ResampleError) -> ResampleError {
+    ResampleError {
+        from: from as u32,
+        to: to as u32,
+        reason: err.to_string(),
     }
 }
 
@@ -167,9 +184,9 @@ mod tests {
         let mut resampler = StreamResampler::new(from, to, 1).unwrap();
         let mut out = vec![Vec::new()];
         for chunk in input.chunks(block) {
-            resampler.push(&[chunk.to_vec()], &mut out);
+            resampler.push(&[chunk.to_vec()], &mut out).unwrap();
         }
-        resampler.flush(&mut out);
+        resampler.flush(&mut out).unwrap();
         out.pop().unwrap()
     }
 

@@ -1,6 +1,7 @@
 //! Integration tests against real PostgreSQL (a fresh database per test), the real pgmq SQL,
 //! the real binary for signal handling, and S3 over HTTP.
 
+mod decode;
 mod failures;
 mod helpers;
 mod lifecycle;
