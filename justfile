@@ -67,6 +67,19 @@ stt:
       || fail "the server did not start (setup or start failed; see the messages above)"
     echo "$url"
 
+# ONNX Runtime for neural diarization (PyPI wheel, loaded at run time); prints the library path.
+onnx:
+    #!/usr/bin/env bash
+    set -uo pipefail
+    find_lib() { python3 - <<'PY' 2>/dev/null
+    import glob, os, onnxruntime
+    libs = glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), "capi", "libonnxruntime.so*"))
+    print(sorted(libs)[-1])
+    PY
+    }
+    lib=$(find_lib) || { echo "onnx: installing onnxruntime from PyPI" >&2; python3 -m pip install -q --user onnxruntime >&2; lib=$(find_lib); }
+    [ -n "$lib" ] && echo "$lib" || echo "onnx: no ONNX Runtime; neural diarization falls back to the classical path and its test is SKIPPED" >&2
+
 # libopus' headers, for the Opus decoder (the `opus` crate links the system library).
 libopus:
     #!/usr/bin/env bash
@@ -104,6 +117,7 @@ test: libopus
     export VIBEINSIGHT_TEST_ADMIN_URL=$(just db)
     export VIBEINSIGHT_TEST_S3_ENDPOINT=$(just s3)
     export VIBEINSIGHT_TEST_STT_URL=$(just stt)
+    export ORT_DYLIB_PATH=$(just onnx)
     if ! command -v chromium >/dev/null; then   # the report test renders the HTML in it
       echo "test: installing chromium and CJK/emoji fonts for the report test" >&2
       sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"

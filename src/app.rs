@@ -63,6 +63,9 @@ impl App {
                 limits: DecodeLimits {
                     max_duration_secs: self.settings.audio.max_duration_secs,
                 },
+                stt: self.settings.stt.clone(),
+                llm: self.settings.llm.provider()?,
+                assess: self.settings.llm.assess_options(),
             },
             visibility_timeout,
             max_attempts: queue.max_attempts as i32,

@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::pipeline::types::Language;
 use crate::storage::ObjectKey;
 use crate::store::{migrate, sessions};
-use crate::{shutdown, telemetry};
+use crate::{shutdown, telemetry, terminal};
 
 /// The user `enqueue` acts as when none is given: a fixed id, so demo sessions group together.
 const DEMO_USER: Uuid = Uuid::from_u128(0x00000000_0000_4000_8000_0000000000de);
@@ -36,6 +36,8 @@ enum Command {
     Run,
     /// Store a recording and insert its session row, as the app does.
     Enqueue(EnqueueArgs),
+    /// The whole pipeline on a local file, no database or queue: writes report.json/html.
+    Analyze(AnalyzeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,6 +53,18 @@ struct EnqueueArgs {
     /// Print progress as it arrives and then the result, until the session ends.
     #[arg(long)]
     wait: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct AnalyzeArgs {
+    file: PathBuf,
+    #[arg(long, value_enum, default_value_t = LanguageArg::Ja)]
+    language: LanguageArg,
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=10))]
+    speakers: u8,
+    /// Directory for report.json and report.html.
+    #[arg(long, default_value = "report")]
+    out: PathBuf,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -91,6 +105,14 @@ pub async fn run() -> anyhow::Result<()> {
             App::build(settings).await?.run_worker(stop).await
         }
         Command::Enqueue(args) => enqueue(App::build(settings).await?, args).await,
+        Command::Analyze(args) => {
+            let language = args.language.into();
+            let written =
+                terminal::analyze(&settings, &args.file, language, args.speakers, &args.out)
+                    .await?;
+            println!("{}", written.display());
+            Ok(())
+        }
     }
 }
 

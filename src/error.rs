@@ -51,6 +51,10 @@ pub enum Failure {
     AccessDenied(String),
     #[error(transparent)]
     Audio(#[from] AudioError),
+    #[error("transcription failed: {0}")]
+    Transcription(String),
+    #[error("assessment failed: {0}")]
+    Assessment(String),
     #[error("gave up after {attempts} attempts; last error: {last}")]
     AttemptsExhausted { attempts: i32, last: String },
 }
@@ -84,6 +88,14 @@ impl Failure {
                 "Storage refused access to the audio file",
             ),
             Failure::Audio(audio) => audio.summary(language),
+            Failure::Transcription(_) => text(
+                "文字起こしサービスが要求を受け付けませんでした",
+                "The transcription service refused the request",
+            ),
+            Failure::Assessment(_) => text(
+                "AI評価サービスが要求を受け付けませんでした",
+                "The assessment service refused the request",
+            ),
             Failure::AttemptsExhausted { .. } => text(
                 "再試行の上限に達しました",
                 "Gave up after repeated failures",

@@ -11,7 +11,8 @@
 //! - [`report`]: the assessment as `report.json` and a self-contained `report.html`.
 //! - [`store`]: our tables; the one transaction that saves results and acknowledges the job.
 //! - [`eval`]: reference annotations and scoring against them (VAD frame error).
-//! - [`app`], [`cli`], [`shutdown`], [`telemetry`]: wiring, commands, signals, logs.
+//! - [`app`], [`cli`], [`shutdown`], [`telemetry`], [`terminal`]: wiring, commands, signals,
+//!   logs, and the local `analyze FILE` run.
 
 pub mod app;
 pub mod cli;
@@ -26,4 +27,5 @@ pub mod shutdown;
 pub mod storage;
 pub mod store;
 pub mod telemetry;
+pub mod terminal;
 pub mod worker;

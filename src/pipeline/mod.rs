@@ -1,7 +1,7 @@
 //! The analysis pipeline: stages in order, each taking and returning plain data.
 //!
 //! fetch → decode (+ resample to 16 kHz, inside the decode stream) → quality + VAD
-//! → diarize → measure
+//! → transcribe ⇄ diarize → align → measure (speaking, lexical, overlaps) → assess
 //!
 //! Later stages (VAD, diarization, transcription, measurement, assessment) slot in after
 //! decode. Nothing here knows pgmq or tables: progress goes to a [`ProgressSink`] and the
@@ -9,6 +9,7 @@
 
 pub mod align;
 pub mod assess;
+pub mod conversation;
 pub mod decode;
 pub mod diarize;
 pub mod encode;
@@ -16,26 +17,36 @@ pub mod fetch;
 pub mod hallucination;
 pub mod lexical;
 pub mod measure;
+pub mod outcome;
 pub mod progress;
 pub mod quality;
 pub mod resample;
+pub mod stopwatch;
 pub mod transcribe;
+pub mod transcript;
 pub mod types;
 pub mod vad;
 
-use std::time::Instant;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use serde::Serialize;
-use serde_json::json;
 use uuid::Uuid;
 
-use crate::error::JobError;
+use crate::clients::llm::ErrorClass;
+use crate::clients::llm::LlmProvider;
+use crate::config::SttSettings;
+use crate::error::{Failure, JobError};
+use crate::pipeline::assess::{AssessInput, AssessOptions, Assessment};
 use crate::pipeline::decode::{AudioInfo, DecodeLimits};
+use crate::pipeline::diarize::{Diarization, DiarizeOptions};
+use crate::pipeline::outcome::{Judged, Measurements};
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage};
-use crate::pipeline::diarize::{DiarizeOptions, Diarization, Mode};
-use crate::pipeline::types::{ANALYSIS_RATE, AnalysisAudio, Language, Span, TranscriptSegment};
+use crate::pipeline::quality::Preprocessed;
+use crate::pipeline::stopwatch::{StageTiming, Stopwatch};
+use crate::pipeline::transcript::Transcript;
+use crate::pipeline::types::{AnalysisAudio, Language, Span};
 use crate::storage::Storage;
-use crate::store::results::AnalysisReport;
+use crate::store::results::{AnalysisReport, TranscriptRow};
 use crate::telemetry::spawn_blocking_in_span;
 
 /// What one job is asked to do.
@@ -51,51 +62,31 @@ pub struct JobSpec {
 pub struct Deps {
     pub storage: Storage,
     pub limits: DecodeLimits,
+    pub stt: SttSettings,
+    pub llm: Option<Arc<dyn LlmProvider>>,
+    pub assess: AssessOptions,
+}
+
+/// A recording on local disk.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub path: PathBuf,
+    pub extension: Option<String>,
+    pub bytes: u64,
 }
 
 #[derive(Debug)]
 pub struct Outcome {
     pub report: AnalysisReport,
-    pub transcript: Vec<TranscriptSegment>,
+    pub transcript: Vec<TranscriptRow>,
+    /// For rendering `report.html`; `None` when the measurements were withheld.
+    pub assessment: Option<Assessment>,
     pub timings: Vec<StageTiming>,
     pub audio_seconds: f64,
     pub bytes: u64,
 }
 
-/// Wall time of one stage, for metrics and provenance.
-#[derive(Clone, Debug, Serialize)]
-pub struct StageTiming {
-    pub stage: &'static str,
-    pub seconds: f64,
-}
-
-/// Records stage wall times in order.
-#[derive(Default)]
-struct Stopwatch {
-    timings: Vec<StageTiming>,
-    started: Option<(&'static str, Instant)>,
-}
-
-impl Stopwatch {
-    fn start(&mut self, stage: &'static str) {
-        self.stop();
-        self.started = Some((stage, Instant::now()));
-    }
-
-    fn stop(&mut self) {
-        if let Some((stage, at)) = self.started.take() {
-            let seconds = at.elapsed().as_secs_f64();
-            self.timings.push(StageTiming { stage, seconds });
-        }
-    }
-
-    fn finish(mut self) -> Vec<StageTiming> {
-        self.stop();
-        self.timings
-    }
-}
-
-/// Runs every stage that exists, in order, on a stored recording.
+/// Runs every stage on a stored recording.
 ///
 /// # Errors
 /// [`JobError::Transient`] for outages worth retrying, [`JobError::Permanent`] otherwise.
@@ -117,14 +108,6 @@ pub async fn run(
     let outcome = analyze(&source, job, deps, progress, watch).await;
     drop(fetched);
     outcome
-}
-
-/// A recording on local disk.
-#[derive(Clone, Debug)]
-pub struct Source {
-    pub path: std::path::PathBuf,
-    pub extension: Option<String>,
-    pub bytes: u64,
 }
 
 /// Every stage after fetch: what the daemon and `vibeinsight analyze FILE` share.
@@ -149,33 +132,83 @@ async fn analyze(
 ) -> Result<Outcome, JobError> {
     watch.start("decode");
     progress.report(ProgressUpdate::stage(Stage::Preprocessing));
-    let (mut audio, info) = decode_blocking(source, deps.limits).await?;
+    let (audio, info) = decode_blocking(source, deps.limits).await?;
     watch.start("quality_vad");
-    let (audio, preprocessed) = spawn_blocking_in_span(move || {
-        let measured = quality::preprocess(&mut audio);
-        (audio, measured)
-    })
-    .await
-    .map_err(|err| JobError::transient(format!("preprocessing task failed: {err}")))?;
-    let preprocessed =
-        preprocessed.map_err(|err| JobError::transient(format!("feature extraction: {err}")))?;
-    if let Some(note) = quality::warning_note(&preprocessed.warnings, job.language) {
-        let percent = Stage::Preprocessing.start_percent();
-        progress.report(ProgressUpdate {
-            stage: Stage::Preprocessing,
-            percent,
-            note: Some(note),
-        });
+    let (audio, preprocessed) = preprocess_blocking(audio, job.language, progress).await?;
+    let speech = &preprocessed.speech;
+
+    // Timestamped models transcribe before diarization; text-only ones need its turns first.
+    let transcribing = deps.stt.client_config().is_some();
+    let needs_turns = transcript::needs_turns(&deps.stt);
+    watch.start("transcribe");
+    if transcribing {
+        progress.report(ProgressUpdate::stage(Stage::Transcribing));
     }
+    let mut raw = if needs_turns {
+        None
+    } else {
+        transcript::transcribe_raw(&deps.stt, &audio.mono, speech, &[], job.language, progress)
+            .await?
+    };
     watch.start("diarize");
-    progress.report(ProgressUpdate::stage(Stage::Diarization));
-    let (audio, diarization) = diarize_blocking(audio, &preprocessed.speech, job).await?;
+    if !needs_turns {
+        progress.report(ProgressUpdate::stage(Stage::Diarization));
+    }
+    let (audio, diarization) = diarize_blocking(audio, speech, job).await?;
+    if needs_turns {
+        raw = transcript::transcribe_raw(
+            &deps.stt,
+            &audio.mono,
+            speech,
+            &diarization.turns,
+            job.language,
+            progress,
+        )
+        .await?;
+        progress.report(ProgressUpdate::stage(Stage::Diarization));
+    }
+    let transcript =
+        raw.map(|raw| transcript::finish(raw, speech, &diarization.turns, job.language));
+
+    watch.start("assess");
+    progress.report(ProgressUpdate::stage(Stage::Analyzing));
     let speaking = measure::measure(&diarization, info.duration_secs);
+    let lexical = transcript.as_ref().map(|t| conversation::Lexical {
+        segments: &t.segments,
+        metrics: &t.lexical,
+        language: job.language,
+    });
+    let measured = conversation::measured_metrics(
+        &diarization,
+        &speaking,
+        lexical.as_ref(),
+        info.duration_secs,
+    );
+    let assessment = match &measured {
+        Ok(measured) => Some(assess_stage(deps, job, transcript.as_ref(), measured).await?),
+        Err(_) => None,
+    };
     let timings = watch.finish();
-    let analysis = Analysis { info: &info, preprocessed: &preprocessed, diarization: &diarization, speaking: &speaking };
+    let measurements = Measurements {
+        info: &info,
+        bytes: source.bytes,
+        analysis_samples: audio.mono.len(),
+        dual_channel_kept: audio.stereo.is_some(),
+        preprocessed: &preprocessed,
+        diarization: &diarization,
+        speaking: &speaking,
+        transcript: transcript.as_ref(),
+    };
+    let judged = match (&assessment, &measured) {
+        (Some(assessment), _) => Judged::Assessed(assessment),
+        (None, Err(reason)) => Judged::Withheld(reason),
+        (None, Ok(_)) => Judged::Withheld("no assessment"),
+    };
+    let (report, rows) = outcome::assemble(&measurements, judged, job.language, &timings);
     Ok(Outcome {
-        report: report(&audio, &analysis, source.bytes, &timings),
-        transcript: Vec::new(),
+        report,
+        transcript: rows,
+        assessment,
         timings,
         audio_seconds: info.duration_secs,
         bytes: source.bytes,
@@ -191,7 +224,7 @@ async fn decode_blocking(
         spawn_blocking_in_span(move || decode::decode_file(&path, extension.as_deref(), limits))
             .await
             .map_err(|err| JobError::transient(format!("decoder task failed: {err}")))?
-            .map_err(crate::error::Failure::from)?;
+            .map_err(Failure::from)?;
     if info.truncated {
         tracing::warn!(
             decoded_secs = info.duration_secs,
@@ -199,6 +232,30 @@ async fn decode_blocking(
         );
     }
     Ok((audio, info))
+}
+
+async fn preprocess_blocking(
+    mut audio: AnalysisAudio,
+    language: Language,
+    progress: &dyn ProgressSink,
+) -> Result<(AnalysisAudio, Preprocessed), JobError> {
+    let (audio, preprocessed) = spawn_blocking_in_span(move || {
+        let measured = quality::preprocess(&mut audio);
+        (audio, measured)
+    })
+    .await
+    .map_err(|err| JobError::transient(format!("preprocessing task failed: {err}")))?;
+    let preprocessed =
+        preprocessed.map_err(|err| JobError::transient(format!("feature extraction: {err}")))?;
+    if let Some(note) = quality::warning_note(&preprocessed.warnings, language) {
+        let percent = Stage::Preprocessing.start_percent();
+        progress.report(ProgressUpdate {
+            stage: Stage::Preprocessing,
+            percent,
+            note: Some(note),
+        });
+    }
+    Ok((audio, preprocessed))
 }
 
 /// Who spoke when, on the analysis audio, with the session's speaker count.
@@ -230,72 +287,24 @@ async fn diarize_blocking(
     Ok((audio, diarization))
 }
 
-/// Everything measured so far, for the report.
-struct Analysis<'a> {
-    info: &'a AudioInfo,
-    preprocessed: &'a quality::Preprocessed,
-    diarization: &'a Diarization,
-    speaking: &'a measure::SpeakingMetrics,
-}
-
-fn speaker_label(speaker: usize) -> String {
-    format!("speaker_{speaker}")
-}
-
-fn timeline(diarization: &Diarization) -> serde_json::Value {
-    let turns: Vec<_> = diarization
-        .turns
-        .iter()
-        .map(|t| json!({"speaker": speaker_label(t.speaker), "start": t.span.start, "end": t.span.end}))
-        .collect();
-    json!({
-        "mode": diarization.mode,
-        "num_speakers": diarization.num_speakers,
-        "confidence": diarization.confidence,
-        "turns": turns,
-        "overlaps": diarization.overlaps,
-    })
-}
-
-fn report(
-    audio: &AnalysisAudio,
-    analysis: &Analysis,
-    bytes: u64,
-    timings: &[StageTiming],
-) -> AnalysisReport {
-    let Analysis { info, preprocessed, diarization, speaking } = analysis;
-    AnalysisReport {
-        metrics: json!({
-            "audio": {
-                "duration_secs": info.duration_secs,
-                "channels": info.channels,
-                "sample_rate": info.sample_rate,
-                "codec": info.codec,
-                "bytes": bytes,
-                "truncated": info.truncated,
-                "skipped_packets": info.skipped_packets,
-                "analysis_rate": ANALYSIS_RATE,
-                "analysis_samples": audio.mono.len(),
-                "dual_channel_kept": audio.stereo.is_some(),
-            },
-            "audio_quality": preprocessed,
-            "diarization": timeline(diarization),
-            "speaking": speaking,
-        }),
-        provenance: json!({
-            "pipeline_version": env!("CARGO_PKG_VERSION"),
-            "stages": ["fetch", "decode", "resample", "quality", "vad", "diarize", "measure"],
-            "decoder": "symphonia 0.5",
-            "resampler": "rubato FftFixedIn (band-limited, delay-compensated)",
-            "loudness": "ITU-R BS.1770-4 gated, dual-mono weighting, 4x true peak",
-            "vad": "adaptive speech-band energy, 10 ms frames, hangover smoothing",
-            "diarization": match diarization.mode {
-                Mode::Neural => "pyannote segmentation-3.0 + CAM++ (ONNX), GMM/Viterbi resegmentation",
-                Mode::Mono => "cepstral clustering + GMM/Viterbi resegmentation",
-                Mode::DualChannel => "per-channel activity (one person per channel)",
-            },
-            "timings": timings,
-        }),
-        ..AnalysisReport::default()
-    }
+/// The LLM's judgement (or, with provider `none`, the measured sections and roles only).
+async fn assess_stage(
+    deps: &Deps,
+    job: &JobSpec,
+    transcript: Option<&Transcript>,
+    measured: &assess::inputs::MeasuredMetrics,
+) -> Result<Assessment, JobError> {
+    let metrics =
+        serde_json::to_value(measured).map_err(|err| JobError::transient(err.to_string()))?;
+    let input = AssessInput {
+        segments: transcript.map_or(&[], |t| &t.segments),
+        language: job.language,
+        metrics: &metrics,
+    };
+    assess::assess(deps.llm.as_deref(), &input, &deps.assess)
+        .await
+        .map_err(|err| match err.class() {
+            ErrorClass::Transient => JobError::transient(format!("assessment: {err}")),
+            ErrorClass::Permanent => Failure::Assessment(err.to_string()).into(),
+        })
 }

@@ -115,8 +115,12 @@ fn value(key: &str, s: &SpeakerMetrics, report: &Report) -> String {
         "mean_response_latency_s" => s
             .mean_response_latency_s
             .map_or_else(|| "—".to_owned(), |v| format!("{v:.2} s")),
-        "questions_open" => s.questions.open.to_string(),
-        "questions_closed" => s.questions.closed.to_string(),
+        "questions_open" => s
+            .questions
+            .map_or_else(|| "—".to_owned(), |q| q.open.to_string()),
+        "questions_closed" => s
+            .questions
+            .map_or_else(|| "—".to_owned(), |q| q.closed.to_string()),
         "backchannels" => entry.map_or_else(String::new, |e| e.backchannels.to_string()),
         "interruptions" => entry.map_or_else(String::new, |e| e.interruptions.to_string()),
         _ => String::new(),

@@ -6,6 +6,23 @@ use uuid::Uuid;
 
 use crate::pipeline::types::TranscriptSegment;
 
+/// A transcript segment with the label stored in `transcript_segments.speaker`: `coach` /
+/// `client` when roles are known, `speaker_N` otherwise.
+#[derive(Clone, Debug)]
+pub struct TranscriptRow {
+    pub speaker: String,
+    pub segment: TranscriptSegment,
+}
+
+impl TranscriptRow {
+    pub fn unlabelled(segment: TranscriptSegment) -> TranscriptRow {
+        let speaker = segment
+            .speaker
+            .map_or_else(|| "unknown".to_owned(), |n| format!("speaker_{n}"));
+        TranscriptRow { speaker, segment }
+    }
+}
+
 /// The report row. Sections a stage did not produce stay `None` (SQL NULL); nothing is
 /// invented to fill them.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -26,14 +43,14 @@ pub async fn save(
     conn: &mut sqlx::PgConnection,
     session_id: Uuid,
     report: &AnalysisReport,
-    transcript: &[TranscriptSegment],
+    transcript: &[TranscriptRow],
 ) -> sqlx::Result<()> {
     sqlx::query("delete from public.transcript_segments where session_id = $1")
         .bind(session_id)
         .execute(&mut *conn)
         .await?;
-    for (seq, segment) in transcript.iter().enumerate() {
-        insert_segment(conn, session_id, seq as i32, segment).await?;
+    for (seq, row) in transcript.iter().enumerate() {
+        insert_segment(conn, session_id, seq as i32, row).await?;
     }
     sqlx::query(
         "insert into public.analysis_results as r
@@ -68,12 +85,10 @@ async fn insert_segment(
     conn: &mut sqlx::PgConnection,
     session_id: Uuid,
     seq: i32,
-    segment: &TranscriptSegment,
+    row: &TranscriptRow,
 ) -> sqlx::Result<()> {
+    let segment = &row.segment;
     let ms = |secs: f64| (secs * 1000.0).round() as i32;
-    let speaker = segment
-        .speaker
-        .map_or_else(|| "unknown".to_owned(), |n| format!("speaker_{n}"));
     let words = (!segment.words.is_empty())
         .then(|| serde_json::to_value(&segment.words).unwrap_or_default());
     sqlx::query(
@@ -84,7 +99,7 @@ async fn insert_segment(
     .bind(seq)
     .bind(ms(segment.span.start))
     .bind(ms(segment.span.end))
-    .bind(speaker)
+    .bind(&row.speaker)
     .bind(&segment.text)
     .bind(words)
     .bind(segment.confidence)

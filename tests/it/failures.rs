@@ -138,6 +138,7 @@ async fn a_transient_failure_shows_retrying_then_succeeds() {
             "downloading",
             "preprocessing",
             "diarization",
+            "analyzing",
             "completed"
         ]
     );

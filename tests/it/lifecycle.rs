@@ -71,7 +71,14 @@ async fn a_session_completes_with_progress_in_stage_order() {
         .collect();
     assert_eq!(
         stages,
-        ["queued", "downloading", "preprocessing", "diarization", "completed"]
+        [
+            "queued",
+            "downloading",
+            "preprocessing",
+            "diarization",
+            "analyzing",
+            "completed"
+        ]
     );
     let (progress, message): (i16, String) = sqlx::query_as(
         "select progress, message from public.processing_status where session_id = $1",

@@ -141,6 +141,7 @@ async fn sigterm_hands_the_job_back_and_exits_quickly() {
             "downloading",
             "preprocessing",
             "diarization",
+            "analyzing",
             "completed"
         ]
     );

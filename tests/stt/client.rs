@@ -227,14 +227,14 @@ async fn a_500_then_success_recovers() {
 #[tokio::test]
 async fn slow_answers_time_out_and_are_retried() {
     let stub = Stub::start().await;
-    stub.push(Reply::Delay(Duration::from_secs(5)));
+    stub.push(Reply::Delay(Duration::from_secs(30)));
     let t = fast_client(&stub.base_url, KEY, "whisper-1")
         .transcribe(&flac_upload(&clip()))
         .await
         .unwrap();
     assert_eq!((stub.requests().len(), t.segments.len()), (2, 2));
     for _ in 0..3 {
-        stub.push(Reply::Delay(Duration::from_secs(5)));
+        stub.push(Reply::Delay(Duration::from_secs(30)));
     }
     let e = fast_client(&stub.base_url, KEY, "whisper-1")
         .transcribe(&flac_upload(&clip()))

@@ -42,7 +42,9 @@ pub struct SpeakerMetrics {
     /// this speaker never answered anyone.
     #[serde(default)]
     pub mean_response_latency_s: Option<f64>,
-    pub questions: QuestionCounts,
+    /// `None` without a transcript: questions cannot be counted, and are not guessed.
+    #[serde(default)]
+    pub questions: Option<QuestionCounts>,
     /// Characters (ja) or words (en) per minute, when measured.
     #[serde(default)]
     pub speech_rate: Option<f64>,
@@ -116,11 +118,10 @@ impl MeasuredMetrics {
             out.insert(format!("{p}.turns"), f64::from(s.turns));
             out.insert(format!("{p}.mean_turn_s"), s.mean_turn_s);
             out.insert(format!("{p}.longest_monologue_s"), s.longest_monologue_s);
-            out.insert(format!("{p}.questions_open"), f64::from(s.questions.open));
-            out.insert(
-                format!("{p}.questions_closed"),
-                f64::from(s.questions.closed),
-            );
+            if let Some(q) = s.questions {
+                out.insert(format!("{p}.questions_open"), f64::from(q.open));
+                out.insert(format!("{p}.questions_closed"), f64::from(q.closed));
+            }
             if let Some(v) = s.mean_response_latency_s {
                 out.insert(format!("{p}.mean_response_latency_s"), v);
             }

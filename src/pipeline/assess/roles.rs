@@ -71,12 +71,15 @@ pub fn assign(
 ) -> RoleAssignment {
     let speakers: Vec<usize> = metrics.speakers.iter().map(|s| s.speaker).collect();
     let mut cues = Vec::new();
-    let questions: Vec<f64> = metrics
+    // Without a transcript there is no question evidence; the cue is left out, not zeroed.
+    let questions: Option<Vec<f64>> = metrics
         .speakers
         .iter()
-        .map(|s| f64::from(s.questions.total()))
+        .map(|s| s.questions.map(|q| f64::from(q.total())))
         .collect();
-    push_proportional(&mut cues, "questions_asked", W_QUESTIONS, &questions);
+    if let Some(questions) = questions {
+        push_proportional(&mut cues, "questions_asked", W_QUESTIONS, &questions);
+    }
     let quietness: Vec<f64> = metrics
         .speakers
         .iter()

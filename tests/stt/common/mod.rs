@@ -16,7 +16,8 @@ use vibeinsight::clients::openai_stt::{
 };
 use vibeinsight::pipeline::types::Language;
 
-/// A client with short delays so that error tests finish quickly.
+/// A client with short delays so that error tests finish quickly. Its timeout leaves room for
+/// the stub decoding uploads in a debug build on a loaded machine; stalls in tests are far longer.
 pub fn fast_client(base_url: &str, key: &str, model: &str) -> SttClient {
     let mut cfg = SttConfig::new(base_url, SecretString::from(key.to_owned()), model);
     cfg.language = Language::En;
@@ -26,7 +27,7 @@ pub fn fast_client(base_url: &str, key: &str, model: &str) -> SttClient {
         max_delay: Duration::from_millis(200),
     };
     cfg.timeout = TimeoutPolicy {
-        base: Duration::from_millis(1500),
+        base: Duration::from_secs(4),
         per_audio_second: 0.0,
     };
     SttClient::new(cfg).unwrap()

@@ -1,0 +1,115 @@
+//! `vibeinsight analyze FILE`: the daemon's pipeline on a local file, with progress bars on
+//! the terminal instead of progress rows, and the report written to a directory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::Context;
+use uuid::Uuid;
+
+use crate::config::Settings;
+use crate::pipeline::decode::DecodeLimits;
+use crate::pipeline::progress::{ProgressSink, ProgressUpdate};
+use crate::pipeline::types::{Language, TranscriptSegment};
+use crate::pipeline::{self, Deps, JobSpec, Outcome, Source};
+use crate::report::{self, ReportInput};
+use crate::storage::Storage;
+
+/// Draws one bar per update on stderr, in the session's language.
+pub struct TerminalProgress {
+    language: Language,
+    last: Mutex<Option<ProgressUpdate>>,
+}
+
+impl ProgressSink for TerminalProgress {
+    fn report(&self, update: ProgressUpdate) {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if last.as_ref() == Some(&update) {
+            return;
+        }
+        let filled = usize::from(update.percent) / 5;
+        let bar = format!("{}{}", "█".repeat(filled), "░".repeat(20 - filled));
+        let message = crate::store::progress::message(&update, self.language);
+        eprintln!("{bar} {:>3}% {message}", update.percent);
+        *last = Some(update);
+    }
+}
+
+/// Runs the whole analysis on `file` and writes `report.json` (and `report.html` when the
+/// measurements allowed an assessment) into `out`.
+///
+/// # Errors
+/// The file cannot be analysed (the error says why) or the report cannot be written.
+pub async fn analyze(
+    settings: &Settings,
+    file: &Path,
+    language: Language,
+    speakers: u8,
+    out: &Path,
+) -> anyhow::Result<PathBuf> {
+    let bytes = std::fs::metadata(file)
+        .with_context(|| format!("Cannot read {}", file.display()))?
+        .len();
+    let source = Source {
+        path: file.to_path_buf(),
+        extension: file
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase),
+        bytes,
+    };
+    let deps = Deps {
+        storage: Storage::from_settings(&settings.storage).await?,
+        limits: DecodeLimits {
+            max_duration_secs: settings.audio.max_duration_secs,
+        },
+        stt: settings.stt.clone(),
+        llm: settings.llm.provider()?,
+        assess: settings.llm.assess_options(),
+    };
+    let job = JobSpec {
+        session_id: Uuid::new_v4(),
+        audio_path: file.display().to_string(),
+        language,
+        num_speakers: speakers,
+    };
+    let progress = TerminalProgress {
+        language,
+        last: Mutex::new(None),
+    };
+    let outcome = pipeline::analyze_file(&source, &job, &deps, &progress)
+        .await
+        .map_err(|err| anyhow::anyhow!("{err}"))?;
+    write_report(&outcome, language, out)
+}
+
+fn write_report(outcome: &Outcome, language: Language, out: &Path) -> anyhow::Result<PathBuf> {
+    let segments: Vec<TranscriptSegment> = outcome
+        .transcript
+        .iter()
+        .map(|row| row.segment.clone())
+        .collect();
+    let Some(assessment) = &outcome.assessment else {
+        std::fs::create_dir_all(out)?;
+        let json = serde_json::to_string_pretty(&outcome.report)?;
+        std::fs::write(out.join("report.json"), json)?;
+        eprintln!(
+            "the measurements were withheld (low diarization confidence): report.json only, no report.html"
+        );
+        return Ok(out.join("report.json"));
+    };
+    let generated_at = chrono::Utc::now().to_rfc3339();
+    let input = ReportInput {
+        segments: &segments,
+        language,
+        metrics: &outcome.report.metrics,
+        assessment,
+        pipeline_version: env!("CARGO_PKG_VERSION"),
+        generated_at: &generated_at,
+    };
+    report::write(out, &input)?;
+    Ok(out.join("report.html"))
+}
