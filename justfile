@@ -136,6 +136,21 @@ test: libopus
     .ci/pgtap "$VIBEINSIGHT_TEST_ADMIN_URL"                  # supabase/tests/*.sql with pg_prove
     .ci/edge-functions "$VIBEINSIGHT_TEST_S3_ENDPOINT"       # supabase/functions/ with Deno
 
+# Diarization on the shared dev conversations: DER full/nist, miss/FA/confusion, talk-ratio
+# error, wall time and mode per file (skips, saying so, when ../shared/data is absent).
+eval:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    dir="${VIBEINSIGHT_DATA:-$PWD/../shared/data/conversations}"
+    if [ ! -d "$dir" ]; then echo "eval: $dir not found; skipping"; exit 0; fi
+    # The neural path needs ONNX Runtime; the onnxruntime wheel carries it (see README).
+    if [ -z "${ORT_DYLIB_PATH:-}" ]; then
+      lib=$(python3 -c 'import onnxruntime,glob,os;print(sorted(glob.glob(os.path.dirname(onnxruntime.__file__)+"/capi/libonnxruntime.so*"))[-1])' 2>/dev/null || true)
+      if [ -n "$lib" ]; then export ORT_DYLIB_PATH="$lib"; else echo "eval: no ONNX Runtime found; classical path only" >&2; fi
+    fi
+    cargo build --release --quiet
+    target/release/vibeinsight eval diarization --dir "$dir"
+
 fmt:
     cargo fmt
 

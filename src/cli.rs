@@ -38,6 +38,10 @@ enum Command {
     Enqueue(EnqueueArgs),
     /// The whole pipeline on a local file, no database or queue: writes report.json/html.
     Analyze(AnalyzeArgs),
+    /// Who spoke when in a local file: prints the timeline, optionally writes RTTM.
+    Diarize(crate::eval::commands::DiarizeArgs),
+    /// Score the analysis against reference annotations.
+    Eval(crate::eval::commands::EvalArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -113,6 +117,8 @@ pub async fn run() -> anyhow::Result<()> {
             println!("{}", written.display());
             Ok(())
         }
+        Command::Diarize(args) => crate::eval::commands::diarize(args),
+        Command::Eval(args) => crate::eval::commands::eval(args),
     }
 }
 

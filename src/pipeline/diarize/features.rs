@@ -2,7 +2,7 @@
 //! level term (c0) dropped and the per-file mean removed, so loudness and channel colour do
 //! not decide who is speaking.
 
-use crate::dsp::mel::MelFrames;
+use crate::dsp::mel::{MelConfig, MelError, MelExtractor, MelFrames};
 
 /// Cepstral coefficients kept per frame (c1..=c19).
 pub const N_CEPS: usize = 19;
@@ -30,30 +30,65 @@ impl Cepstra {
     }
 }
 
-/// DCT-II of each log-mel frame, then cepstral mean normalisation over the whole file.
-pub fn cepstra(mel: &MelFrames) -> Cepstra {
-    let m = mel.n_mels;
-    let basis: Vec<f32> = (1..=N_CEPS)
+/// Samples pushed through the mel front end at a time: the full-resolution log-mel of a
+/// long recording is never held, only its 19 cepstra per frame (4× smaller).
+const CHUNK: usize = 160_000;
+
+/// DCT-II of each log-mel frame, streamed in chunks, then cepstral mean normalisation over
+/// the whole file.
+///
+/// # Errors
+/// The mel configuration is invalid.
+pub fn stream_cepstra(mono: &[f32], cfg: &MelConfig) -> Result<Cepstra, MelError> {
+    let mut ex = MelExtractor::new(cfg.clone())?;
+    let mut mel = ex.new_frames();
+    let basis = dct_basis(mel.n_mels);
+    let frames = mono.len().div_ceil(cfg.hop_length);
+    let mut out = Cepstra {
+        data: Vec::with_capacity(frames * N_CEPS),
+        energy_db: Vec::with_capacity(frames),
+        hop_seconds: mel.hop_seconds,
+        centre_offset: 0.5 * mel.win_seconds,
+    };
+    for chunk in mono.chunks(CHUNK) {
+        ex.push(chunk, &mut mel);
+        append(&mut out, &mel, &basis);
+        mel.clear();
+    }
+    ex.finish(&mut mel);
+    append(&mut out, &mel, &basis);
+    remove_mean(&mut out.data);
+    Ok(out)
+}
+
+fn dct_basis(m: usize) -> Vec<f32> {
+    (1..=N_CEPS)
         .flat_map(|k| {
             (0..m).map(move |j| {
                 (std::f64::consts::PI * k as f64 * (j as f64 + 0.5) / m as f64).cos() as f32
             })
         })
-        .collect();
-    let n = mel.len();
-    let mut data = vec![0.0f32; n * N_CEPS];
-    for i in 0..n {
+        .collect()
+}
+
+fn append(out: &mut Cepstra, mel: &MelFrames, basis: &[f32]) {
+    let m = mel.n_mels;
+    for i in 0..mel.len() {
         let frame = mel.frame(i);
-        let out = &mut data[i * N_CEPS..(i + 1) * N_CEPS];
-        for (k, o) in out.iter_mut().enumerate() {
-            *o = basis[k * m..(k + 1) * m]
+        for k in 0..N_CEPS {
+            let c = basis[k * m..(k + 1) * m]
                 .iter()
                 .zip(frame)
                 .map(|(b, x)| b * x)
-                .sum::<f32>()
-                * (2.0 / m as f32);
+                .sum::<f32>();
+            out.data.push(c * (2.0 / m as f32));
         }
     }
+    out.energy_db.extend_from_slice(&mel.energy_db);
+}
+
+fn remove_mean(data: &mut [f32]) {
+    let n = data.len() / N_CEPS;
     let mut mean = [0.0f64; N_CEPS];
     for row in data.chunks_exact(N_CEPS) {
         for (a, &x) in mean.iter_mut().zip(row) {
@@ -65,12 +100,6 @@ pub fn cepstra(mel: &MelFrames) -> Cepstra {
         for (x, a) in row.iter_mut().zip(&mean) {
             *x -= (a / denom) as f32;
         }
-    }
-    Cepstra {
-        data,
-        energy_db: mel.energy_db.clone(),
-        hop_seconds: mel.hop_seconds,
-        centre_offset: 0.5 * mel.win_seconds,
     }
 }
 
@@ -144,5 +173,40 @@ pub fn standardize(vectors: &mut [Vec<f32>]) {
     for v in vectors.iter_mut() {
         let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
         v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streamed_cepstra_match_the_whole_signal_ones() {
+        // A chirp longer than two chunks, so chunk seams are crossed.
+        let x: Vec<f32> = (0..2 * CHUNK + 12_345)
+            .map(|i| {
+                let t = i as f32 / 16_000.0;
+                (2.0 * std::f32::consts::PI * (200.0 + 100.0 * t) * t).sin() * 0.3
+            })
+            .collect();
+        let cfg = MelConfig::default();
+        let streamed = stream_cepstra(&x, &cfg).unwrap();
+        let whole = MelExtractor::new(cfg.clone()).unwrap().compute(&x);
+        assert_eq!(streamed.len(), whole.len());
+        let mut reference = Cepstra {
+            data: Vec::new(),
+            energy_db: Vec::new(),
+            hop_seconds: whole.hop_seconds,
+            centre_offset: 0.5 * whole.win_seconds,
+        };
+        append(&mut reference, &whole, &dct_basis(whole.n_mels));
+        remove_mean(&mut reference.data);
+        let worst = streamed
+            .data
+            .iter()
+            .zip(&reference.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-3, "largest difference {worst}");
     }
 }

@@ -14,17 +14,21 @@ use crate::pipeline::types::{Span, SpeakerTurn};
 #[derive(Clone, Debug)]
 pub struct NeuralParams {
     /// Shortest window step in seconds (windows are 10 s long); longer recordings use a
-    /// longer step so that about `max_windows` windows cover them (never above 5 s).
+    /// longer step so that about `max_windows` windows cover them (never above
+    /// `max_step_s`; a step above 10 s leaves gaps between the windows: the sparse,
+    /// budgeted mode of long recordings).
     pub step_s: f64,
     pub max_windows: usize,
+    pub max_step_s: f64,
     /// Least clean speech (s) a local speaker needs for its own embedding.
     pub min_embed_s: f64,
     /// Most speech (s) fed to one embedding; bounds the cost per window.
     pub max_embed_s: f64,
     /// Cosine distance beyond which a small cluster is kept as a separate speaker.
     pub distinct: f32,
-    /// A speaker's pauses shorter than this (s) are bridged: annotators (and coaches) count
-    /// a breath inside a sentence as speech.
+    /// A speaker's silent pauses shorter than this (s) are bridged: annotators (and coaches)
+    /// count a breath inside a sentence as speech. 1.5 s measured best (en_dev_3min nist
+    /// 2.07 → 1.65 % against 1.0 s; the pyannote sample and AMI unchanged).
     pub fill_gap_s: f64,
     /// Sharpen the neural turns with the classical GMM resegmentation.
     pub refine: bool,
@@ -35,10 +39,11 @@ impl Default for NeuralParams {
         Self {
             step_s: 1.0,
             max_windows: 60,
+            max_step_s: 5.0,
             min_embed_s: 0.4,
             max_embed_s: 3.0,
             distinct: 0.7,
-            fill_gap_s: 1.0,
+            fill_gap_s: 1.5,
             refine: true,
         }
     }
@@ -54,8 +59,8 @@ pub struct NeuralOutput {
     pub turns: Vec<SpeakerTurn>,
     pub overlaps: Vec<Span>,
     pub num_speakers: usize,
-    /// Mean margin (cosine) between each embedding's own centroid and the nearest other.
-    pub margin: f32,
+    /// The analysed windows (all of the recording unless the step exceeds 10 s).
+    pub covered: Vec<Span>,
 }
 
 const HOP_S: f64 = SEG_STEP as f64 / 16_000.0;
@@ -70,7 +75,8 @@ pub fn diarize(
     p: &NeuralParams,
 ) -> Result<NeuralOutput, ModelError> {
     let duration = x.len() as f64 / 16_000.0;
-    let step_s = (duration / p.max_windows.max(1) as f64).clamp(p.step_s, p.step_s.max(5.0));
+    let step_s =
+        (duration / p.max_windows.max(1) as f64).clamp(p.step_s, p.step_s.max(p.max_step_s));
     let step = ((step_s / HOP_S).round() as usize).max(1);
     let total_frames = x.len().div_ceil(SEG_STEP);
     let fb = Fbank::new();
@@ -101,10 +107,20 @@ pub fn diarize(
     let centroids = cluster(&vectors, k, max_k, p.distinct);
     let kk = centroids.len();
     let mapping = assign(&locals, &embs, &centroids);
-    let margin = margin(&vectors, &centroids);
     let mut frames = reconstruct(&locals, &mapping, kk, total_frames);
     fill_gaps(&mut frames, kk, (p.fill_gap_s / HOP_S) as usize);
-    Ok(to_output(&frames, kk, margin))
+    let mut out = to_output(&frames, kk);
+    out.covered = locals
+        .iter()
+        .map(|l| {
+            let start = (l.start_frame * SEG_STEP) as f64 / 16_000.0;
+            Span {
+                start,
+                end: (start + SEG_WINDOW as f64 / 16_000.0).min(duration),
+            }
+        })
+        .collect();
+    Ok(out)
 }
 
 /// Hard powerset decoding: the most likely class per frame.
@@ -281,21 +297,6 @@ fn best_assignment(sims: &[Vec<f32>], k: usize) -> Vec<Option<usize>> {
     best.1
 }
 
-fn margin(vectors: &[Vec<f32>], cents: &[Vec<f32>]) -> f32 {
-    if cents.len() < 2 || vectors.is_empty() {
-        return 1.0;
-    }
-    let sum: f32 = vectors
-        .iter()
-        .map(|v| {
-            let mut s: Vec<f32> = cents.iter().map(|c| dot(c, v)).collect();
-            s.sort_by(|a, b| b.total_cmp(a));
-            s[0] - s[1]
-        })
-        .sum();
-    sum / vectors.len() as f32
-}
-
 /// Per global frame, the set of active global speakers (bit mask).
 fn reconstruct(locals: &[Local], map: &[[Option<usize>; 3]], k: usize, n: usize) -> Vec<u32> {
     let mut score = vec![0.0f32; n * k.max(1)];
@@ -356,7 +357,7 @@ fn reconstruct(locals: &[Local], map: &[[Option<usize>; 3]], k: usize, n: usize)
         .collect()
 }
 
-/// Sets speaker `c` active across its own pauses of at most `max` frames.
+/// Sets speaker `c` active across its own silent pauses of at most `max` frames.
 fn fill_gaps(frames: &mut [u32], k: usize, max: usize) {
     for c in 0..k {
         let bit = 1u32 << c;
@@ -365,9 +366,11 @@ fn fill_gaps(frames: &mut [u32], k: usize, max: usize) {
             if frames[i] & bit == 0 {
                 continue;
             }
+            // Only silent pauses: a gap where someone else spoke is their turn, not a breath.
             if let Some(l) = last_on
                 && i - l > 1
                 && i - l - 1 <= max
+                && frames[l + 1..i].iter().all(|&f| f == 0)
             {
                 frames[l + 1..i].iter_mut().for_each(|f| *f |= bit);
             }
@@ -376,7 +379,7 @@ fn fill_gaps(frames: &mut [u32], k: usize, max: usize) {
     }
 }
 
-fn to_output(frames: &[u32], k: usize, margin: f32) -> NeuralOutput {
+fn to_output(frames: &[u32], k: usize) -> NeuralOutput {
     let t = |f: usize| f as f64 * HOP_S + SEG_FIELD as f64 / 32_000.0 - 0.5 * HOP_S;
     let mut turns = Vec::new();
     let mut sets = Vec::new();
@@ -406,6 +409,6 @@ fn to_output(frames: &[u32], k: usize, margin: f32) -> NeuralOutput {
         turns,
         overlaps: overlap_spans(&sets),
         num_speakers,
-        margin,
+        covered: Vec::new(),
     }
 }
