@@ -26,8 +26,7 @@ fn neural_path_diarizes_the_telephone_sample() {
     assert_eq!(d.mode, Mode::Neural);
     assert_eq!(d.num_speakers, 2);
     assert!(!d.overlaps.is_empty(), "the sample has 1.9 s of overlap");
-    let refs = parse_rttm(&std::fs::read_to_string(sample.join("sample.rttm")).unwrap())
-        .unwrap();
+    let refs = parse_rttm(&std::fs::read_to_string(sample.join("sample.rttm")).unwrap()).unwrap();
     let reference = lookup(&refs, "sample").expect("sample in rttm");
     let nist = score(reference, &d.turns, None, Convention::Nist);
     assert!(nist.der() < 0.03, "DER nist {:.3}", nist.der());
