@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::pipeline::types::Language;
 use crate::storage::ObjectKey;
 use crate::store::{migrate, sessions};
-use crate::{shutdown, telemetry, terminal};
+use crate::{doctor, shutdown, telemetry, terminal};
 
 /// The user `enqueue` acts as when none is given: a fixed id, so demo sessions group together.
 const DEMO_USER: Uuid = Uuid::from_u128(0x00000000_0000_4000_8000_0000000000de);
@@ -38,6 +38,12 @@ enum Command {
     Enqueue(EnqueueArgs),
     /// The whole pipeline on a local file, no database or queue: writes report.json/html.
     Analyze(AnalyzeArgs),
+    /// Check configuration, database, migrations, queues, storage and providers.
+    Doctor {
+        /// Also make one authenticated, minimal call to each configured provider.
+        #[arg(long)]
+        online: bool,
+    },
     /// Who spoke when in a local file: prints the timeline, optionally writes RTTM.
     Diarize(crate::eval::commands::DiarizeArgs),
     /// Score the analysis against reference annotations.
@@ -94,7 +100,14 @@ impl From<LanguageArg> for Language {
 /// Whatever the command reports; `main` prints the chain.
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let settings = Settings::load(cli.config.as_deref())?;
+    let settings = match (Settings::load(cli.config.as_deref()), &cli.command) {
+        (Ok(settings), _) => settings,
+        (Err(err), Command::Doctor { .. }) => {
+            doctor::report_configuration_error(&err);
+            anyhow::bail!("the configuration does not load");
+        }
+        (Err(err), _) => return Err(err),
+    };
     telemetry::init(settings.telemetry.log_format);
     match cli.command {
         Command::Migrate => {
@@ -109,6 +122,13 @@ pub async fn run() -> anyhow::Result<()> {
             App::build(settings).await?.run_worker(stop).await
         }
         Command::Enqueue(args) => enqueue(App::build(settings).await?, args).await,
+        Command::Doctor { online } => {
+            if doctor::run(&settings, online).await {
+                Ok(())
+            } else {
+                anyhow::bail!("some checks failed (see the fixes above)")
+            }
+        }
         Command::Analyze(args) => {
             let language = args.language.into();
             let written =

@@ -11,6 +11,7 @@
 //! - [`report`]: the assessment as `report.json` and a self-contained `report.html`.
 //! - [`store`]: our tables; the one transaction that saves results and acknowledges the job.
 //! - [`eval`]: reference annotations and scoring against them (VAD frame error).
+//! - [`doctor`]: deployment checks with the fix for each problem.
 //! - [`app`], [`cli`], [`shutdown`], [`telemetry`], [`terminal`]: wiring, commands, signals,
 //!   logs, and the local `analyze FILE` run.
 
@@ -18,6 +19,7 @@ pub mod app;
 pub mod cli;
 pub mod clients;
 pub mod config;
+pub mod doctor;
 pub mod dsp;
 pub mod error;
 pub mod eval;

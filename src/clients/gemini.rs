@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::llm::{LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage, send_json};
 
 const PROVIDER: &str = "gemini";
-const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com/v1beta";
+pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com/v1beta";
 
 /// A Gemini API client bound to one model.
 #[derive(Debug)]

@@ -47,6 +47,18 @@ impl LocalStore {
         })
     }
 
+    pub async fn check(&self) -> anyhow::Result<String> {
+        let probe = self.root.join(".vibeinsight-doctor");
+        tokio::fs::write(&probe, b"ok")
+            .await
+            .with_context(|| format!("{} is not writable", self.root.display()))?;
+        tokio::fs::remove_file(&probe).await?;
+        Ok(format!(
+            "local directory {} is writable",
+            self.root.display()
+        ))
+    }
+
     pub async fn put(&self, key: &ObjectKey, file: &Path) -> anyhow::Result<()> {
         let target = self.root.join(key.as_str());
         if let Some(parent) = target.parent() {

@@ -94,6 +94,17 @@ impl Storage {
         }
     }
 
+    /// Proves the store is usable: the local root is writable, the S3 bucket answers.
+    ///
+    /// # Errors
+    /// What is wrong, in words an operator can act on.
+    pub async fn check(&self) -> anyhow::Result<String> {
+        match self {
+            Storage::Local(store) => store.check().await,
+            Storage::S3(store) => store.check().await,
+        }
+    }
+
     /// Stores `file` under `key` (what a client's upload does; used by `enqueue`).
     ///
     /// # Errors

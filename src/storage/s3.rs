@@ -108,6 +108,16 @@ impl S3Store {
         Ok(written)
     }
 
+    pub async fn check(&self) -> anyhow::Result<String> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(|err| anyhow::anyhow!("bucket {:?}: {}", self.bucket, describe(&err)))?;
+        Ok(format!("bucket {:?} answers", self.bucket))
+    }
+
     pub async fn put(&self, key: &ObjectKey, file: &Path) -> anyhow::Result<()> {
         let body = ByteStream::from_path(file)
             .await

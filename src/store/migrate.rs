@@ -80,3 +80,37 @@ async fn install_and_migrate(pool: &PgPool) -> anyhow::Result<()> {
         .context("Failed to apply migrations")?;
     Ok(())
 }
+
+/// What `doctor` reports about the schema.
+pub struct MigrationStatus {
+    pub applied: usize,
+    /// Descriptions of migrations embedded in this binary but not applied.
+    pub pending: Vec<String>,
+    pub queues_present: bool,
+}
+
+/// # Errors
+/// Database errors other than a missing migrations table (which means nothing is applied).
+pub async fn status(pool: &PgPool) -> anyhow::Result<MigrationStatus> {
+    let applied: Vec<i64> =
+        sqlx::query_scalar("select version from _sqlx_migrations where success")
+            .fetch_all(pool)
+            .await
+            .unwrap_or_default();
+    let pending = sqlx::migrate!("./migrations")
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .map(|m| format!("{} {}", m.version, m.description))
+        .collect();
+    let queues_present: bool = sqlx::query_scalar(
+        "select count(*) = 2 from pg_tables where schemaname = 'pgmq'
+           and tablename in ('q_session_processing', 'q_session_processing_dlq')",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(MigrationStatus {
+        applied: applied.len(),
+        pending,
+        queues_present,
+    })
+}
