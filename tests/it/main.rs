@@ -6,6 +6,7 @@ mod diarization_eval;
 mod failures;
 mod helpers;
 mod lifecycle;
+mod logs;
 mod neural_diarization;
 mod ops;
 mod rls;
