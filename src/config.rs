@@ -102,6 +102,21 @@ pub struct StorageSettings {
     /// S3-compatible servers (MinIO, moto, Supabase Storage) need path-style addressing.
     pub force_path_style: bool,
     pub max_object_bytes: u64,
+    /// A second S3-compatible store read when the primary fails or lacks the object.
+    #[serde(default)]
+    pub fallback: Option<FallbackStorageSettings>,
+}
+
+/// The fallback store, e.g. Supabase Storage's S3 endpoint
+/// (`https://<ref>.supabase.co/storage/v1/s3`) next to Tigris: the seed design uploaded there
+/// when the primary was down, so the worker must look there too.
+#[derive(Clone, Debug, Deserialize)]
+pub struct FallbackStorageSettings {
+    pub bucket: String,
+    pub endpoint: String,
+    pub region: String,
+    pub access_key_id: Option<SecretString>,
+    pub secret_access_key: Option<SecretString>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -48,8 +48,15 @@ pub struct FetchedObject {
     _temp: Option<TempPath>,
 }
 
+/// The configured store, with the fallback store when one is configured.
 #[derive(Clone, Debug)]
-pub enum Storage {
+pub struct Storage {
+    primary: Backend,
+    fallback: Option<s3::S3Store>,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
     Local(local::LocalStore),
     S3(s3::S3Store),
 }
@@ -58,22 +65,29 @@ impl Storage {
     /// # Errors
     /// The local root cannot be created.
     pub async fn from_settings(settings: &StorageSettings) -> anyhow::Result<Storage> {
-        Ok(match settings.backend {
-            StorageBackend::Local => Storage::Local(
+        let primary = match settings.backend {
+            StorageBackend::Local => Backend::Local(
                 local::LocalStore::open(&settings.local_dir, settings.max_object_bytes)
                     .with_context(|| {
                         format!("Failed to open local storage {:?}", settings.local_dir)
                     })?,
             ),
-            StorageBackend::S3 => Storage::S3(s3::S3Store::new(settings).await),
-        })
+            StorageBackend::S3 => Backend::S3(s3::S3Store::new(settings).await),
+        };
+        let fallback = match &settings.fallback {
+            Some(fallback) => {
+                Some(s3::S3Store::fallback(fallback, settings.max_object_bytes).await)
+            }
+            None => None,
+        };
+        Ok(Storage { primary, fallback })
     }
 
     /// The bucket `s3://` paths must name, if any.
     pub fn bucket(&self) -> Option<&str> {
-        match self {
-            Storage::Local(_) => None,
-            Storage::S3(store) => Some(store.bucket()),
+        match &self.primary {
+            Backend::Local(_) => None,
+            Backend::S3(store) => Some(store.bucket()),
         }
     }
 
@@ -85,34 +99,60 @@ impl Storage {
         ObjectKey::parse(audio_path, self.bucket())
     }
 
+    /// Fetches from the primary store; when it is unavailable or lacks the object and a
+    /// fallback is configured, from the fallback under the same key.
+    ///
     /// # Errors
-    /// [`StorageError`]: missing, too large, denied, or unavailable (transient).
+    /// [`StorageError`]: missing, too large, denied, or unavailable (transient). With a
+    /// fallback, unavailable wins over missing: the object may still be in the primary.
     pub async fn fetch(&self, key: &ObjectKey) -> Result<FetchedObject, StorageError> {
-        match self {
-            Storage::Local(store) => store.fetch(key).await,
-            Storage::S3(store) => store.fetch(key).await,
+        let primary = match &self.primary {
+            Backend::Local(store) => store.fetch(key).await,
+            Backend::S3(store) => store.fetch(key).await,
+        };
+        let (
+            Err(primary_err @ (StorageError::NotFound(_) | StorageError::Unavailable(_))),
+            Some(fallback),
+        ) = (&primary, &self.fallback)
+        else {
+            return primary;
+        };
+        tracing::warn!(error = %primary_err, "primary store failed; trying the fallback store");
+        match fallback.fetch(key).await {
+            Ok(object) => Ok(object),
+            Err(StorageError::NotFound(_)) => primary,
+            Err(fallback_err) => Err(fallback_err),
         }
     }
 
-    /// Proves the store is usable: the local root is writable, the S3 bucket answers.
+    /// Proves the store is usable: the local root is writable, the S3 bucket answers (and
+    /// the fallback's bucket, when there is one).
     ///
     /// # Errors
     /// What is wrong, in words an operator can act on.
     pub async fn check(&self) -> anyhow::Result<String> {
-        match self {
-            Storage::Local(store) => store.check().await,
-            Storage::S3(store) => store.check().await,
+        let primary = match &self.primary {
+            Backend::Local(store) => store.check().await?,
+            Backend::S3(store) => store.check().await?,
+        };
+        match &self.fallback {
+            Some(fallback) => Ok(format!(
+                "{primary}; fallback {}",
+                fallback.check().await.context("fallback store")?
+            )),
+            None => Ok(primary),
         }
     }
 
-    /// Stores `file` under `key` (what a client's upload does; used by `enqueue`).
+    /// Stores `file` under `key` in the primary store (what a client's upload does; used by
+    /// `enqueue`).
     ///
     /// # Errors
     /// The upload failed.
     pub async fn put(&self, key: &ObjectKey, file: &Path) -> anyhow::Result<()> {
-        match self {
-            Storage::Local(store) => store.put(key, file).await,
-            Storage::S3(store) => store.put(key, file).await,
+        match &self.primary {
+            Backend::Local(store) => store.put(key, file).await,
+            Backend::S3(store) => store.put(key, file).await,
         }
     }
 }

@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 use tokio::io::AsyncWriteExt;
 
 use super::{FetchedObject, ObjectKey, StorageError};
-use crate::config::StorageSettings;
+use crate::config::{FallbackStorageSettings, StorageSettings};
 
 #[derive(Clone, Debug)]
 pub struct S3Store {
@@ -19,11 +19,50 @@ pub struct S3Store {
     max_bytes: u64,
 }
 
+/// Where one S3 store is and how to reach it.
+struct Target<'a> {
+    bucket: &'a str,
+    endpoint: Option<&'a str>,
+    region: &'a str,
+    access_key_id: Option<&'a secrecy::SecretString>,
+    secret_access_key: Option<&'a secrecy::SecretString>,
+    force_path_style: bool,
+    max_bytes: u64,
+}
+
 impl S3Store {
     pub async fn new(settings: &StorageSettings) -> S3Store {
+        S3Store::connect(Target {
+            bucket: settings.bucket.as_deref().unwrap_or_default(),
+            endpoint: settings.endpoint.as_deref(),
+            region: &settings.region,
+            access_key_id: settings.access_key_id.as_ref(),
+            secret_access_key: settings.secret_access_key.as_ref(),
+            force_path_style: settings.force_path_style,
+            max_bytes: settings.max_object_bytes,
+        })
+        .await
+    }
+
+    /// The fallback store; S3-compatible services behind it (Supabase Storage) are
+    /// path-style, and it shares the primary's size cap.
+    pub async fn fallback(settings: &FallbackStorageSettings, max_bytes: u64) -> S3Store {
+        S3Store::connect(Target {
+            bucket: &settings.bucket,
+            endpoint: Some(&settings.endpoint),
+            region: &settings.region,
+            access_key_id: settings.access_key_id.as_ref(),
+            secret_access_key: settings.secret_access_key.as_ref(),
+            force_path_style: true,
+            max_bytes,
+        })
+        .await
+    }
+
+    async fn connect(settings: Target<'_>) -> S3Store {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(settings.region.clone()));
-        if let (Some(id), Some(secret)) = (&settings.access_key_id, &settings.secret_access_key) {
+            .region(Region::new(settings.region.to_owned()));
+        if let (Some(id), Some(secret)) = (settings.access_key_id, settings.secret_access_key) {
             loader = loader.credentials_provider(Credentials::new(
                 id.expose_secret(),
                 secret.expose_secret(),
@@ -32,7 +71,7 @@ impl S3Store {
                 "vibeinsight-settings",
             ));
         }
-        if let Some(endpoint) = &settings.endpoint {
+        if let Some(endpoint) = settings.endpoint {
             loader = loader.endpoint_url(endpoint);
         }
         let shared = loader.load().await;
@@ -41,8 +80,8 @@ impl S3Store {
             .build();
         S3Store {
             client: aws_sdk_s3::Client::from_conf(config),
-            bucket: settings.bucket.clone().unwrap_or_default(),
-            max_bytes: settings.max_object_bytes,
+            bucket: settings.bucket.to_owned(),
+            max_bytes: settings.max_bytes,
         }
     }
 
