@@ -84,6 +84,53 @@ pub struct Outcome {
     pub timings: Vec<StageTiming>,
     pub audio_seconds: f64,
     pub bytes: u64,
+    /// What each provider was asked, for metrics.
+    pub provider_usage: Vec<ProviderUsage>,
+}
+
+/// One provider's share of a job.
+#[derive(Clone, Debug)]
+pub struct ProviderUsage {
+    pub provider: String,
+    pub model: String,
+    pub requests: u32,
+    /// Wall time of the stage that called it.
+    pub seconds: f64,
+    pub cost_usd: Option<f64>,
+}
+
+fn provider_usage(
+    transcript: Option<&Transcript>,
+    assessment: Option<&Assessment>,
+    timings: &[StageTiming],
+) -> Vec<ProviderUsage> {
+    let seconds = |stage: &str| {
+        timings
+            .iter()
+            .filter(|t| t.stage == stage)
+            .map(|t| t.seconds)
+            .sum()
+    };
+    let stt = transcript
+        .into_iter()
+        .flat_map(|t| &t.summary.usage.models)
+        .map(|(model, usage)| ProviderUsage {
+            provider: "openai_stt".to_owned(),
+            model: model.clone(),
+            requests: usage.requests,
+            seconds: seconds("transcribe"),
+            cost_usd: usage.cost_usd,
+        });
+    let llm = assessment
+        .and_then(|a| a.usage.as_ref())
+        .map(|usage| ProviderUsage {
+            provider: usage.provider.clone(),
+            model: usage.model.clone(),
+            requests: usage.calls,
+            seconds: seconds("assess"),
+            cost_usd: usage.cost_usd,
+        });
+    stt.chain(llm).collect()
 }
 
 /// Runs every stage on a stored recording.
@@ -205,6 +252,7 @@ async fn analyze(
         (None, Ok(_)) => Judged::Withheld("no assessment"),
     };
     let (report, rows) = outcome::assemble(&measurements, judged, job.language, &timings);
+    let provider_usage = provider_usage(transcript.as_ref(), assessment.as_ref(), &timings);
     Ok(Outcome {
         report,
         transcript: rows,
@@ -212,6 +260,7 @@ async fn analyze(
         timings,
         audio_seconds: info.duration_secs,
         bytes: source.bytes,
+        provider_usage,
     })
 }
 

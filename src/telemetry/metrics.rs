@@ -43,6 +43,11 @@ pub struct Metrics {
     job_seconds: Histogram,
     pub in_flight: IntGauge,
     audio_seconds: prometheus::Counter,
+    provider_requests: IntCounterVec,
+    provider_seconds: HistogramVec,
+    provider_errors: IntCounterVec,
+    cost_usd: prometheus::CounterVec,
+    transcript_confidence: Histogram,
     bytes_fetched: IntCounter,
     queue_depth: IntGauge,
     queue_oldest_age: IntGauge,
@@ -79,6 +84,37 @@ impl Metrics {
             prometheus::Counter::new("audio_seconds_processed_total", "Seconds of audio decoded")?;
         let bytes_fetched =
             IntCounter::new("storage_bytes_fetched_total", "Bytes fetched from storage")?;
+        let by_model = ["provider", "model"];
+        let provider_requests = IntCounterVec::new(
+            Opts::new("provider_requests_total", "Successful provider requests"),
+            &by_model,
+        )?;
+        let provider_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "provider_stage_duration_seconds",
+                "Wall time of each job's calls to a provider",
+            )
+            .buckets(duration_buckets()),
+            &by_model,
+        )?;
+        let provider_errors = IntCounterVec::new(
+            Opts::new(
+                "provider_errors_total",
+                "Jobs a provider failed, by stage and whether it is retried",
+            ),
+            &["stage", "class"],
+        )?;
+        let cost_usd = prometheus::CounterVec::new(
+            Opts::new("cost_usd_total", "Provider cost from the price tables"),
+            &by_model,
+        )?;
+        let transcript_confidence = Histogram::with_opts(
+            HistogramOpts::new(
+                "transcript_segment_confidence",
+                "Confidence of stored transcript segments",
+            )
+            .buckets(vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]),
+        )?;
         let queue_depth = IntGauge::new(
             "queue_depth",
             "Messages in session_processing (pgmq.metrics)",
@@ -97,6 +133,11 @@ impl Metrics {
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(audio_seconds.clone()))?;
         registry.register(Box::new(bytes_fetched.clone()))?;
+        registry.register(Box::new(provider_requests.clone()))?;
+        registry.register(Box::new(provider_seconds.clone()))?;
+        registry.register(Box::new(provider_errors.clone()))?;
+        registry.register(Box::new(cost_usd.clone()))?;
+        registry.register(Box::new(transcript_confidence.clone()))?;
         registry.register(Box::new(queue_depth.clone()))?;
         registry.register(Box::new(queue_oldest_age.clone()))?;
         registry.register(Box::new(dead_letter_depth.clone()))?;
@@ -108,6 +149,11 @@ impl Metrics {
             in_flight,
             audio_seconds,
             bytes_fetched,
+            provider_requests,
+            provider_seconds,
+            provider_errors,
+            cost_usd,
+            transcript_confidence,
             queue_depth,
             queue_oldest_age,
             dead_letter_depth,
@@ -129,6 +175,38 @@ impl Metrics {
     pub fn audio_processed(&self, seconds: f64, bytes: u64) {
         self.audio_seconds.inc_by(seconds);
         self.bytes_fetched.inc_by(bytes);
+    }
+
+    pub fn provider_used(
+        &self,
+        provider: &str,
+        model: &str,
+        requests: u32,
+        seconds: f64,
+        cost_usd: Option<f64>,
+    ) {
+        let labels = [provider, model];
+        self.provider_requests
+            .with_label_values(&labels)
+            .inc_by(requests.into());
+        self.provider_seconds
+            .with_label_values(&labels)
+            .observe(seconds);
+        if let Some(cost) = cost_usd {
+            self.cost_usd.with_label_values(&labels).inc_by(cost);
+        }
+    }
+
+    /// `stage` is `transcription` or `assessment`; `transient` says whether the job retries.
+    pub fn provider_failed(&self, stage: &str, transient: bool) {
+        let class = if transient { "transient" } else { "permanent" };
+        self.provider_errors
+            .with_label_values(&[stage, class])
+            .inc();
+    }
+
+    pub fn transcript_confidence(&self, confidence: f32) {
+        self.transcript_confidence.observe(confidence.into());
     }
 
     pub fn touched_database(&self) {

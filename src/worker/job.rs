@@ -100,11 +100,28 @@ async fn try_process(
     match run_pipeline(ctx, delivery, &session, shutdown).await {
         Run::Finished(result) => match *result {
             Ok(outcome) => complete(ctx, delivery, &session, outcome).await,
-            Err(JobError::Permanent(failure)) => fail(ctx, delivery, &session, &failure).await,
+            Err(JobError::Permanent(failure)) => {
+                match &failure {
+                    Failure::Transcription(_) => {
+                        ctx.metrics.provider_failed("transcription", false)
+                    }
+                    Failure::Assessment(_) => ctx.metrics.provider_failed("assessment", false),
+                    _ => {}
+                }
+                fail(ctx, delivery, &session, &failure).await
+            }
             Err(JobError::Transient {
                 reason,
                 retry_after,
-            }) => retry_or_fail(ctx, delivery, &session, reason, retry_after).await,
+            }) => {
+                // The stages prefix provider outages with their name.
+                for stage in ["transcription", "assessment"] {
+                    if reason.starts_with(stage) {
+                        ctx.metrics.provider_failed(stage, true);
+                    }
+                }
+                retry_or_fail(ctx, delivery, &session, reason, retry_after).await
+            }
         },
         Run::ShutDown => hand_back(ctx, delivery, &session).await,
         Run::LeaseLost => Ok(JobOutcome::LeaseLost),
@@ -160,6 +177,22 @@ async fn complete(
     }
     ctx.metrics
         .audio_processed(outcome.audio_seconds, outcome.bytes);
+    for used in &outcome.provider_usage {
+        ctx.metrics.provider_used(
+            &used.provider,
+            &used.model,
+            used.requests,
+            used.seconds,
+            used.cost_usd,
+        );
+    }
+    for confidence in outcome
+        .transcript
+        .iter()
+        .filter_map(|row| row.segment.confidence)
+    {
+        ctx.metrics.transcript_confidence(confidence);
+    }
     let mut tx = ctx.pool.begin().await?;
     if !queue::hold_lease(&mut tx, delivery).await? {
         tracing::warn!("lease lost before saving; the new owner will save instead");
