@@ -7,9 +7,9 @@
 //! it holds and says so). Opus, which symphonia 0.5 demuxes but cannot decode, goes through
 //! libopus ([`opus`]).
 //!
-//! Every call into the demuxers and decoders runs under `catch_unwind`: they parse hostile
-//! bytes, and a panic there must become [`AudioError::Corrupt`] (a permanent failure), not a
-//! dead blocking task that the worker would retry as if it were an outage.
+//! Every call into the demuxers, decoders and the resampler runs under `catch_unwind`: they
+//! process hostile bytes, and a panic there must become [`AudioError::Corrupt`] (a permanent
+//! failure), not a dead blocking task that the worker would retry as if it were an outage.
 
 mod error;
 mod mix;
@@ -305,8 +305,8 @@ impl AudioStream {
         check_length(self.info.source_frames, rate, self.max_duration_secs)?;
         let mut out = vec![Vec::new(); self.planes.len()];
         if let Some(resampler) = self.resampler.as_mut() {
-            resampler
-                .push(&self.planes, &mut out)
+            let planes = &self.planes;
+            guarded("resampler", || resampler.push(planes, &mut out))?
                 .map_err(|err| AudioError::Corrupt(err.to_string()))?;
         }
         Ok(block_from(out))
@@ -365,8 +365,7 @@ impl AudioStream {
         self.info.duration_secs = self.info.source_frames as f64 / f64::from(self.info.sample_rate);
         let mut out = vec![Vec::new(); self.planes.len()];
         if let Some(resampler) = self.resampler.as_mut() {
-            resampler
-                .flush(&mut out)
+            guarded("resampler", || resampler.flush(&mut out))?
                 .map_err(|err| AudioError::Corrupt(err.to_string()))?;
         }
         Ok(Some(block_from(out)))

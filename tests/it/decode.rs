@@ -181,6 +181,9 @@ fn a_file_cut_before_any_audio_is_truncated() {
     assert!(matches!(err, AudioError::Truncated), "{err:?}");
 }
 
+/// Whether an error is the one a case expects.
+type ErrorCheck = fn(&AudioError) -> bool;
+
 #[test]
 fn damaged_and_foreign_files_give_typed_errors() {
     let flac = std::fs::read(fixture("flac_stereo_48k.flac")).unwrap();
@@ -193,7 +196,7 @@ fn damaged_and_foreign_files_give_typed_errors() {
         state ^= state << 5;
         *byte = state as u8;
     }
-    let cases: Vec<(&str, Vec<u8>, &str, fn(&AudioError) -> bool)> = vec![
+    let cases: Vec<(&str, Vec<u8>, &str, ErrorCheck)> = vec![
         ("empty", Vec::new(), "wav", |e| {
             matches!(e, AudioError::Empty)
         }),
@@ -256,9 +259,49 @@ fn longer_than_allowed_is_refused() {
     }
 }
 
-/// A WAV of `secs` seconds of 440 Hz, 16-bit mono at `rate`, generated as it is read.
+/// Found by the fuzzer: a float WAV holding NaN and infinities reached rubato's FFT, whose
+/// inverse rejected the spectrum, and rubato's panic escaped the stream.
+#[test]
+fn non_finite_float_samples_decode_to_finite_audio() {
+    let spec = hound::WavSpec {
+        channels: 6,
+        sample_rate: 48_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    let mut writer = hound::WavWriter::new(&mut bytes, spec).unwrap();
+    let poison = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::MAX,
+        0.5,
+        -0.5,
+    ];
+    for i in 0..48_000 * 6 {
+        writer.write_sample(poison[i % poison.len()]).unwrap();
+    }
+    writer.finalize().unwrap();
+    for keep in [KeepChannels::Analysis, KeepChannels::MonoOnly] {
+        let mut stream =
+            AudioStream::from_bytes(bytes.get_ref().clone(), Some("wav"), LIMITS, keep).unwrap();
+        let mut mono = Vec::new();
+        while let Some(block) = stream.next_block().unwrap() {
+            mono.extend(block.mono);
+        }
+        assert_eq!(mono.len(), ANALYSIS_RATE as usize, "{keep:?}");
+        assert!(mono.iter().all(|s| s.is_finite()), "{keep:?}");
+    }
+}
+
+/// A WAV of `secs` seconds of 440 Hz, 16-bit mono at `rate`, generated as it is read: hours
+/// of input without a file or the memory to hold one. The tone's period in samples is
+/// precomputed once (it repeats exactly every `rate / gcd(rate, 440)` samples), so reading
+/// is a copy and the test stays fast in a debug build.
 struct SyntheticWav {
-    rate: u32,
+    header: Vec<u8>,
+    period: Vec<u8>,
     data_bytes: u64,
     pos: u64,
 }
@@ -266,49 +309,63 @@ struct SyntheticWav {
 impl SyntheticWav {
     fn new(rate: u32, secs: u64) -> Self {
         let data_bytes = u64::from(rate) * secs * 2;
+        let period_samples = u64::from(rate / gcd(rate, 440));
+        let period = (0..period_samples)
+            .flat_map(|i| {
+                let phase = (i * 440 % u64::from(rate)) as f64 / f64::from(rate);
+                let sample = ((2.0 * std::f64::consts::PI * phase).sin() * 16_000.0) as i16;
+                sample.to_le_bytes()
+            })
+            .collect();
         SyntheticWav {
-            rate,
+            header: wav_header(rate, data_bytes),
+            period,
             data_bytes,
             pos: 0,
         }
     }
+}
 
-    fn header(&self) -> Vec<u8> {
-        let mut h = Vec::with_capacity(44);
-        // Over 4 GiB does not fit RIFF's sizes; WAV writers then put the maximum there.
-        let data = u32::try_from(self.data_bytes).unwrap_or(u32::MAX);
-        h.extend_from_slice(b"RIFF");
-        h.extend_from_slice(&data.saturating_add(36).to_le_bytes());
-        h.extend_from_slice(b"WAVEfmt ");
-        h.extend_from_slice(&16u32.to_le_bytes());
-        h.extend_from_slice(&1u16.to_le_bytes());
-        h.extend_from_slice(&1u16.to_le_bytes());
-        h.extend_from_slice(&self.rate.to_le_bytes());
-        h.extend_from_slice(&(self.rate * 2).to_le_bytes());
-        h.extend_from_slice(&2u16.to_le_bytes());
-        h.extend_from_slice(&16u16.to_le_bytes());
-        h.extend_from_slice(b"data");
-        h.extend_from_slice(&data.to_le_bytes());
-        h
-    }
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
 
-    fn byte_at(&self, pos: u64) -> u8 {
-        if pos < 44 {
-            return self.header()[pos as usize];
-        }
-        let sample_index = (pos - 44) / 2;
-        let phase = (sample_index * 440 % u64::from(self.rate)) as f64 / f64::from(self.rate);
-        let sample = ((2.0 * std::f64::consts::PI * phase).sin() * 16_000.0) as i16;
-        sample.to_le_bytes()[((pos - 44) % 2) as usize]
-    }
+fn wav_header(rate: u32, data_bytes: u64) -> Vec<u8> {
+    let mut h = Vec::with_capacity(44);
+    // Over 4 GiB does not fit RIFF's sizes; WAV writers then put the maximum there.
+    let data = u32::try_from(data_bytes).unwrap_or(u32::MAX);
+    h.extend_from_slice(b"RIFF");
+    h.extend_from_slice(&data.saturating_add(36).to_le_bytes());
+    h.extend_from_slice(b"WAVEfmt ");
+    h.extend_from_slice(&16u32.to_le_bytes());
+    h.extend_from_slice(&1u16.to_le_bytes());
+    h.extend_from_slice(&1u16.to_le_bytes());
+    h.extend_from_slice(&rate.to_le_bytes());
+    h.extend_from_slice(&(rate * 2).to_le_bytes());
+    h.extend_from_slice(&2u16.to_le_bytes());
+    h.extend_from_slice(&16u16.to_le_bytes());
+    h.extend_from_slice(b"data");
+    h.extend_from_slice(&data.to_le_bytes());
+    h
 }
 
 impl Read for SyntheticWav {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let end = 44 + self.data_bytes;
+        let header_len = self.header.len() as u64;
+        let end = header_len + self.data_bytes;
         let n = (buf.len() as u64).min(end.saturating_sub(self.pos)) as usize;
-        for (i, byte) in buf[..n].iter_mut().enumerate() {
-            *byte = self.byte_at(self.pos + i as u64);
+        let mut written = 0;
+        while written < n {
+            let pos = self.pos + written as u64;
+            let src = if pos < header_len {
+                &self.header[pos as usize..]
+            } else {
+                let offset = ((pos - header_len) % self.period.len() as u64) as usize;
+                &self.period[offset..]
+            };
+            let take = src.len().min(n - written);
+            buf[written..written + take].copy_from_slice(&src[..take]);
+            written += take;
         }
         self.pos += n as u64;
         Ok(n)
@@ -317,7 +374,7 @@ impl Read for SyntheticWav {
 
 impl Seek for SyntheticWav {
     fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        let end = 44 + self.data_bytes;
+        let end = self.header.len() as u64 + self.data_bytes;
         self.pos = match to {
             SeekFrom::Start(p) => p,
             SeekFrom::End(d) => end.saturating_add_signed(d),
@@ -332,41 +389,82 @@ impl symphonia::core::io::MediaSource for SyntheticWav {
         false
     }
     fn byte_len(&self) -> Option<u64> {
-        Some(44 + self.data_bytes)
+        Some(self.header.len() as u64 + self.data_bytes)
     }
 }
 
-fn rss_bytes() -> u64 {
+/// A `/proc/self/status` field in bytes (`VmRSS`, `VmHWM`).
+fn status_bytes(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
 }
 
-#[test]
-#[ignore = "RSS grew ~280 MB over 3 h of 8 kHz WAV in a debug build: cause not found yet"]
-fn a_two_hour_recording_streams_in_bounded_memory() {
-    const SECS: u64 = 2 * 3600;
-    let source = Box::new(SyntheticWav::new(8_000, SECS));
+const BOUNDED_CHILD: &str = "VIBEINSIGHT_BOUNDED_MEMORY_CHILD";
+/// Three hours in release; half an hour in a debug build, where unoptimised rubato and
+/// symphonia take ~20 s of CPU per hour of input (a leak or a kept output still shows: the
+/// output alone would be 115 MB).
+const BOUNDED_SECS: u64 = if cfg!(debug_assertions) {
+    1800
+} else {
+    3 * 3600
+};
+
+/// Streams [`BOUNDED_SECS`] of 8 kHz audio (doubled to 16 kHz on the way) without keeping
+/// the output, and prints how far the peak RSS rose above its level once decoding was under way.
+fn stream_hours_and_report() {
+    let secs = BOUNDED_SECS;
+    let source = Box::new(SyntheticWav::new(8_000, secs));
     let mut stream =
         AudioStream::from_source(source, Some("wav"), LIMITS, KeepChannels::Analysis).unwrap();
-    let (mut samples, mut blocks) = (0u64, 0u64);
-    let (mut baseline, mut peak) = (0u64, 0u64);
+    let (mut samples, mut blocks, mut baseline) = (0u64, 0u64, 0u64);
     while let Some(block) = stream.next_block().unwrap() {
         samples += block.mono.len() as u64;
         blocks += 1;
         if blocks == 100 {
-            baseline = rss_bytes();
-        }
-        if blocks % 2000 == 0 {
-            peak = peak.max(rss_bytes());
+            baseline = status_bytes("VmRSS");
         }
     }
-    assert_eq!(samples, SECS * u64::from(ANALYSIS_RATE));
-    assert!((stream.info().duration_secs - SECS as f64).abs() < 0.01);
-    // Collecting the output alone would take 460 MB; streaming must stay flat.
-    let growth = peak.saturating_sub(baseline);
-    assert!(growth < 32 << 20, "RSS grew by {} MB", growth >> 20);
+    assert_eq!(samples, secs * u64::from(ANALYSIS_RATE));
+    assert!((stream.info().duration_secs - secs as f64).abs() < 0.01);
+    let growth = status_bytes("VmHWM").saturating_sub(baseline);
+    println!("bounded-memory growth={growth}");
+}
+
+/// RSS is per process and the test harness runs other tests on other threads of this one, so
+/// the measured stream runs alone in a child: this same test binary, asked for this test only.
+/// Measured in-process, the figure would include whatever neighbouring tests allocate.
+#[test]
+fn a_long_recording_streams_in_bounded_memory() {
+    if std::env::var_os(BOUNDED_CHILD).is_some() {
+        stream_hours_and_report();
+        return;
+    }
+    let name = "a_long_recording_streams_in_bounded_memory";
+    // Test names are the module path without the crate's name.
+    let full_name = module_path!().split_once("::").map_or_else(
+        || name.to_owned(),
+        |(_, module)| format!("{module}::{name}"),
+    );
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", &full_name, "--nocapture", "--test-threads=1"])
+        .env(BOUNDED_CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let growth: u64 = stdout
+        .lines()
+        .find_map(|l| l.split_once("bounded-memory growth="))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the child did not report; it said:\n{stdout}"));
+    // Streaming stays within a few MB of where it started; keeping the output would not.
+    assert!(growth < 16 << 20, "peak RSS grew by {} MB", growth >> 20);
 }

@@ -44,7 +44,7 @@ fn mix_typed<S: Sample + IntoSample<f32>>(buf: &AudioBuffer<S>, planes: &mut [Ve
     convert(buf.chan(0), mono);
     for ch in 1..channels {
         for (acc, &sample) in mono.iter_mut().zip(buf.chan(ch)) {
-            *acc += sample.into_sample();
+            *acc += finite(sample.into_sample());
         }
     }
     if channels > 1 {
@@ -53,8 +53,23 @@ fn mix_typed<S: Sample + IntoSample<f32>>(buf: &AudioBuffer<S>, planes: &mut [Ve
     }
 }
 
+/// Far above any real recording (60 dB over full scale) and far below what overflows the
+/// resampler's FFT sums.
+const SAMPLE_LIMIT: f32 = 1000.0;
+
 fn convert<S: Sample + IntoSample<f32>>(src: &[S], dst: &mut Vec<f32>) {
-    dst.extend(src.iter().map(|&s| s.into_sample()));
+    dst.extend(src.iter().map(|&s| finite(s.into_sample())));
+}
+
+/// Integer formats are within ±1 by construction, but float WAV can hold anything: a NaN or
+/// an infinity poisons the resampler's FFT (realfft rejects the spectrum and rubato panics),
+/// so they become silence, and huge values are clamped.
+fn finite(sample: f32) -> f32 {
+    if sample.is_nan() {
+        0.0
+    } else {
+        sample.clamp(-SAMPLE_LIMIT, SAMPLE_LIMIT)
+    }
 }
 
 #[cfg(test)]
@@ -86,6 +101,21 @@ mod tests {
         let mut planes = vec![Vec::new()];
         mix_into(&buf.as_audio_buffer_ref(), &mut planes);
         assert!((planes[0][0] - 0.5 / 3.0).abs() < 1e-6, "{:?}", planes[0]);
+    }
+
+    #[test]
+    fn non_finite_float_samples_become_finite() {
+        let mask = Channels::from_bits_truncate(0b11);
+        let mut buf = AudioBuffer::<f32>::new(4, SignalSpec::new(48_000, mask));
+        buf.render_reserved(Some(3));
+        buf.chan_mut(0)
+            .copy_from_slice(&[f32::NAN, f32::INFINITY, 0.25]);
+        buf.chan_mut(1)
+            .copy_from_slice(&[0.5, f32::NEG_INFINITY, f32::MAX]);
+        let mut planes = vec![Vec::new()];
+        mix_into(&buf.as_audio_buffer_ref(), &mut planes);
+        assert!(planes[0].iter().all(|s| s.is_finite()), "{:?}", planes[0]);
+        assert_eq!(planes[0][0], 0.25);
     }
 
     #[test]
