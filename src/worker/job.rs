@@ -202,16 +202,7 @@ async fn complete(
         .await
         .context("Failed to save results")?;
     let update = ProgressUpdate::stage(Stage::Completed);
-    let language = session.language();
-    progress_store::record(
-        &mut tx,
-        session.id,
-        delivery.read_ct,
-        &update,
-        language,
-        json!({}),
-    )
-    .await?;
+    record_progress(&mut tx, delivery, session, &update, json!({})).await?;
     queue::archive(&mut tx, delivery).await?;
     tx.commit().await?;
     tracing::info!("session completed");
@@ -237,16 +228,7 @@ async fn fail(
         note,
     };
     let detail = json!({ "error": failure.to_string() });
-    let language = session.language();
-    progress_store::record(
-        &mut tx,
-        session.id,
-        delivery.read_ct,
-        &update,
-        language,
-        detail,
-    )
-    .await?;
+    record_progress(&mut tx, delivery, session, &update, detail).await?;
     queue::dead_letter(&mut tx, delivery, &failure.to_string()).await?;
     tx.commit().await?;
     tracing::warn!(error = %failure, "session failed; message dead-lettered");
@@ -277,16 +259,7 @@ async fn retry_or_fail(
     };
     let detail = json!({ "error": reason, "retry_in_secs": delay.as_secs_f64() });
     let mut conn = ctx.pool.acquire().await?;
-    let language = session.language();
-    progress_store::record(
-        &mut conn,
-        session.id,
-        delivery.read_ct,
-        &update,
-        language,
-        detail,
-    )
-    .await?;
+    record_progress(&mut conn, delivery, session, &update, detail).await?;
     queue::retry_later(&ctx.pool, delivery, delay).await?;
     tracing::warn!(%reason, retry_in_secs = delay.as_secs_f64(), "transient failure; retrying later");
     let wake = ctx.wake.clone();
@@ -305,19 +278,22 @@ async fn hand_back(
     let update = ProgressUpdate::stage(Stage::Queued);
     let detail = json!({"reason": "handed back at shutdown"});
     let mut conn = ctx.pool.acquire().await?;
-    let language = session.language();
-    progress_store::record(
-        &mut conn,
-        session.id,
-        delivery.read_ct,
-        &update,
-        language,
-        detail,
-    )
-    .await?;
+    record_progress(&mut conn, delivery, session, &update, detail).await?;
     queue::hand_back(&ctx.pool, delivery).await?;
     tracing::info!("handed the job back for another worker");
     Ok(JobOutcome::HandedBack)
+}
+
+/// The session's progress row and history, in its language, at this delivery's attempt.
+async fn record_progress(
+    conn: &mut sqlx::PgConnection,
+    delivery: &Delivery,
+    session: &SessionRow,
+    update: &ProgressUpdate,
+    detail: serde_json::Value,
+) -> sqlx::Result<()> {
+    let language = session.language();
+    progress_store::record(conn, session.id, delivery.read_ct, update, language, detail).await
 }
 
 /// A message with no session to fail: dead-lettered so a DBA sees it, never dropped.
