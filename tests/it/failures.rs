@@ -178,12 +178,7 @@ async fn exhausted_attempts_dead_letter_the_message_and_fail_the_session() {
         error.contains("after 2 attempts") && error.contains("ServiceUnavailable"),
         "{error}"
     );
-    let stages: Vec<String> = db
-        .events(id)
-        .await
-        .into_iter()
-        .map(|(stage, _)| stage)
-        .collect();
+    let stages: Vec<String> = db.stages(id).await;
     assert_eq!(
         stages,
         ["queued", "downloading", "retrying", "downloading", "error"]

@@ -135,6 +135,15 @@ impl TestDb {
         .unwrap()
     }
 
+    /// The stage of every event of the session, in order.
+    pub async fn stages(&self, id: Uuid) -> Vec<String> {
+        self.events(id)
+            .await
+            .into_iter()
+            .map(|(stage, _)| stage)
+            .collect()
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }

@@ -63,12 +63,7 @@ async fn a_session_completes_with_progress_in_stage_order() {
     worker.stop().await;
 
     assert_eq!((status.as_str(), error), ("completed", None));
-    let stages: Vec<String> = db
-        .events(id)
-        .await
-        .into_iter()
-        .map(|(stage, _)| stage)
-        .collect();
+    let stages: Vec<String> = db.stages(id).await;
     assert_eq!(
         stages,
         [

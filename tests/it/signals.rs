@@ -126,12 +126,7 @@ async fn sigterm_hands_the_job_back_and_exits_quickly() {
     let (status, _) = db.wait_until_done(id, Duration::from_secs(30)).await;
     successor.stop().await;
     assert_eq!(status, "completed");
-    let stages: Vec<String> = db
-        .events(id)
-        .await
-        .into_iter()
-        .map(|(stage, _)| stage)
-        .collect();
+    let stages: Vec<String> = db.stages(id).await;
     assert_eq!(
         stages,
         [
