@@ -20,17 +20,25 @@ COPY src ./src
 COPY migrations ./migrations
 RUN docker-build app /out/vibeinsight
 
+# ONNX Runtime and the neural diarization models (checksummed; see .ci/docker-build models).
+# Without them the worker still runs, on the classical diarization path, and says so.
+FROM debian:${DEBIAN_RELEASE}-slim AS models
+COPY .ci/docker-build /usr/local/bin/docker-build
+RUN docker-build models /opt/vibeinsight/models
+
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 COPY .ci/docker-build /usr/local/bin/docker-build
 RUN docker-build runtime && rm /usr/local/bin/docker-build
 COPY .ci/healthcheck /usr/local/bin/vibeinsight-healthcheck
 COPY --from=build /out/vibeinsight /usr/local/bin/vibeinsight
+COPY --from=models /opt/vibeinsight/models /opt/vibeinsight/models
 
 # Production defaults; everything secret (DATABASE_URL, provider keys, Tigris credentials)
 # comes from the platform's secrets at run time, never from the image.
 ENV VIBEINSIGHT__TELEMETRY__LOG_FORMAT=json \
     VIBEINSIGHT__TELEMETRY__METRICS_ADDR=0.0.0.0:9091 \
     VIBEINSIGHT__STORAGE__BACKEND=s3 \
+    VIBEINSIGHT_DIARIZATION_MODELS=/opt/vibeinsight/models \
     RUST_LOG=info
 
 USER vibeinsight:vibeinsight
