@@ -5,7 +5,9 @@
 //! tracks (an MP4's video) are skipped, a bad packet is skipped and counted, `ResetRequired`
 //! rebuilds the decoder, and running out of data ends the stream (a truncated file yields what
 //! it holds and says so). Opus, which symphonia 0.5 demuxes but cannot decode, goes through
-//! libopus ([`opus`]).
+//! libopus ([`opus`]). Before a container's reader parses it, the sizes that reader would
+//! allocate from are checked against the file ([`probe`]): a lying header is `Corrupt`, not an
+//! aborted process.
 //!
 //! Every call into the demuxers, decoders and the resampler runs under `catch_unwind`: they
 //! process hostile bytes, and a panic there must become [`AudioError::Corrupt`] (a permanent
@@ -13,11 +15,13 @@
 
 mod error;
 mod mix;
-mod mp4_edits;
+mod mp4;
 pub mod opus;
+mod probe;
+mod wav;
 
 use std::fs::File;
-use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -28,10 +32,8 @@ use symphonia::core::codecs::{
     CODEC_TYPE_NULL, CODEC_TYPE_VORBIS, CodecParameters, CodecRegistry, Decoder,
 };
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::{FormatOptions, FormatReader, Packet, Track};
-use symphonia::core::io::{MediaSource, MediaSourceStream};
-use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
+use symphonia::core::formats::{FormatReader, Packet, Track};
+use symphonia::core::io::MediaSource;
 
 pub use self::error::AudioError;
 use crate::pipeline::resample::StreamResampler;
@@ -103,7 +105,7 @@ pub struct AudioStream {
     /// Leading frames still to drop (an MP4 edit list's encoder priming).
     skip_left: u64,
     /// The MP4 edit of our track, applied once the first packet tells the real rate.
-    edit: Option<mp4_edits::Edit>,
+    edit: Option<mp4::Edit>,
     max_duration_secs: u64,
     consecutive_bad: usize,
     finished: bool,
@@ -149,26 +151,8 @@ impl AudioStream {
         if source.byte_len() == Some(0) {
             return Err(AudioError::Empty);
         }
-        let mut source = source;
-        let edits = mp4_edits_of(&mut source)?;
-        let mut hint = Hint::new();
-        if let Some(ext) = extension {
-            hint.with_extension(ext);
-        }
-        let source = MediaSourceStream::new(source, Default::default());
-        let options = FormatOptions {
-            enable_gapless: true,
-            ..Default::default()
-        };
-        let probed = guarded("probe", || {
-            symphonia::default::get_probe().format(
-                &hint,
-                source,
-                &options,
-                &MetadataOptions::default(),
-            )
-        })?
-        .map_err(probe_error)?;
+        let probed = probe::open(source, extension)?;
+        let edits = probed.edits;
         let format = probed.format;
         let track = pick_track(format.tracks())?;
         let decoder = make_decoder(&track)?;
@@ -313,7 +297,7 @@ impl AudioStream {
     }
 
     /// Turns the MP4 edit into frames at the decoded rate.
-    fn apply_edit(&mut self, edit: mp4_edits::Edit, rate: u32) {
+    fn apply_edit(&mut self, edit: mp4::Edit, rate: u32) {
         let at_rate = |t: u64| {
             let frames = u128::from(t) * u128::from(rate) / u128::from(edit.media_timescale);
             u64::try_from(frames).unwrap_or(u64::MAX)
@@ -440,20 +424,6 @@ pub fn decode_file(
     Ok((audio, stream.info().clone()))
 }
 
-/// The edit lists of an MP4 (recognised by its `ftyp` box); the source is left at its start.
-fn mp4_edits_of(source: &mut Box<dyn MediaSource>) -> Result<Vec<mp4_edits::Edit>, AudioError> {
-    let io_error = |err: std::io::Error| AudioError::Io(err.to_string());
-    let mut head = [0u8; 8];
-    let is_mp4 = source.read_exact(&mut head).is_ok() && &head[4..8] == b"ftyp";
-    let edits = if is_mp4 {
-        mp4_edits::read_edits(source).unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    source.seek(SeekFrom::Start(0)).map_err(io_error)?;
-    Ok(edits)
-}
-
 /// Runs third-party parsing code, turning a panic into a typed error.
 fn guarded<T>(what: &str, work: impl FnOnce() -> T) -> Result<T, AudioError> {
     catch_unwind(AssertUnwindSafe(work)).map_err(|_| {
@@ -506,14 +476,6 @@ fn make_decoder(track: &Track) -> Result<Box<dyn Decoder>, AudioError> {
         SymphoniaError::Unsupported(what) => AudioError::Unsupported(what.to_owned()),
         other => AudioError::Corrupt(other.to_string()),
     })
-}
-
-fn probe_error(err: SymphoniaError) -> AudioError {
-    match err {
-        SymphoniaError::Unsupported(what) => AudioError::Unsupported(what.to_owned()),
-        SymphoniaError::IoError(_) => AudioError::Truncated,
-        other => AudioError::Corrupt(other.to_string()),
-    }
 }
 
 /// The length the container announces, in frames at `rate`. Matroska counts in its own

@@ -2,6 +2,7 @@
 //! the real binary for signal handling, and S3 over HTTP.
 
 mod decode;
+mod decode_hostile;
 mod diarization_eval;
 mod failures;
 mod helpers;
