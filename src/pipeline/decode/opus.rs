@@ -10,6 +10,8 @@
 //! last granule position arrives as the packet's `trim_end`; symphonia's Matroska reader does
 //! not expose `DiscardPadding`, so there the segment's declared duration bounds the output.
 
+mod cpu;
+
 use std::sync::Mutex;
 
 use symphonia::core::audio::SignalSpec;
