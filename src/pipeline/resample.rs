@@ -89,6 +89,10 @@ impl StreamResampler {
         })
     }
 
+    pub fn channels(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Feeds planar input; appends whatever output is ready to `out` (one Vec per channel).
     ///
     /// # Errors
