@@ -21,6 +21,19 @@ pub struct Chunk {
     pub planes: Vec<Vec<f32>>,
 }
 
+impl Chunk {
+    pub fn frames(&self) -> usize {
+        self.planes.first().map_or(0, Vec::len)
+    }
+
+    /// Appends the next packet (same rate and layout: [`Packets`] refuses a change).
+    pub fn append(&mut self, next: &Chunk) {
+        for (plane, more) in self.planes.iter_mut().zip(&next.planes) {
+            plane.extend_from_slice(more);
+        }
+    }
+}
+
 pub struct Packets {
     format: Box<dyn FormatReader>,
     decoder: Box<dyn Decoder>,

@@ -15,9 +15,12 @@ use super::{AudioError, AudioInfo, Block, guarded};
 use crate::pipeline::resample::StreamResampler;
 use crate::pipeline::types::ANALYSIS_RATE;
 
-/// Packets in flight between the threads: enough to ride out a slow packet on either side,
-/// a few hundred kilobytes at most.
-const IN_FLIGHT: usize = 16;
+/// Batches in flight between the threads: enough to ride out a slow packet on either side.
+const IN_FLIGHT: usize = 4;
+/// Source frames per batch. Handing over every packet (20 ms of Opus) cost ~10 % of the
+/// time in thread wake-ups; 8192 frames (under 200 ms at 44.1 kHz and up) make that
+/// negligible, and four of them in flight are at most ~260 KB of stereo f32.
+const BATCH_FRAMES: usize = 8192;
 
 /// What the decode thread sends.
 enum Message {
@@ -133,16 +136,48 @@ impl AudioStream {
 /// went away (its receiver dropped, so a send fails).
 fn decode_all(mut packets: Packets, chunks: &SyncSender<Message>, spare: &Receiver<Vec<Vec<f32>>>) {
     loop {
-        let message = match packets.next(spare.try_recv().unwrap_or_default()) {
-            Ok(Some(chunk)) => Message::Chunk(chunk),
-            Ok(None) => Message::End(packets.info().clone()),
-            Err(err) => Message::Failed(err),
-        };
-        let last = !matches!(message, Message::Chunk(_));
-        if chunks.send(message).is_err() || last {
+        let (batch, last) = next_batch(&mut packets, spare);
+        if let Some(batch) = batch
+            && chunks.send(Message::Chunk(batch)).is_err()
+        {
+            return;
+        }
+        if let Some(last) = last {
+            // The consumer may be gone already; there is no one else to tell.
+            let _ = chunks.send(last);
             return;
         }
     }
+}
+
+/// Packets joined up to [`BATCH_FRAMES`], and the final message if the stream ended (after
+/// the batch, which holds the audio decoded before an error).
+fn next_batch(
+    packets: &mut Packets,
+    spare: &Receiver<Vec<Vec<f32>>>,
+) -> (Option<Chunk>, Option<Message>) {
+    let mut batch: Option<Chunk> = None;
+    // A packet appended to the batch lends its planes to the next packet.
+    let mut reuse = Vec::new();
+    while batch.as_ref().map_or(0, Chunk::frames) < BATCH_FRAMES {
+        let planes = if reuse.is_empty() {
+            spare.try_recv().unwrap_or_default()
+        } else {
+            std::mem::take(&mut reuse)
+        };
+        match packets.next(planes) {
+            Ok(Some(chunk)) => match batch.as_mut() {
+                Some(joined) => {
+                    joined.append(&chunk);
+                    reuse = chunk.planes;
+                }
+                None => batch = Some(chunk),
+            },
+            Ok(None) => return (batch, Some(Message::End(packets.info().clone()))),
+            Err(err) => return (batch, Some(Message::Failed(err))),
+        }
+    }
+    (batch, None)
 }
 
 /// One or two resampled planes as a block; mono is formed from both channels after
