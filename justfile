@@ -94,6 +94,16 @@ libopus:
 bench: libopus
     cargo bench --bench decode
 
+# Transcription against the real Whisper server (`just stt`): `wer` = WER/CER of each stage
+# on the dev recordings; `hour` = wall time of one hour with 1 and N chunks in flight, on the
+# real server and on a stub with a remote provider's latency (env: see benches/transcribe/hour.rs).
+bench-stt mode="wer": libopus
+    #!/usr/bin/env bash
+    set -euo pipefail
+    url=$(just stt)
+    export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(just onnx)}"
+    nice -n 10 cargo bench --bench transcribe -- {{mode}} "$url"
+
 # Run the main job end to end: migrate, queue the bundled recording, process it, print it.
 demo: libopus
     #!/usr/bin/env bash

@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -48,10 +48,27 @@ impl Received {
     }
 }
 
+/// How long a remote provider takes to answer one request: a fixed overhead (upload,
+/// queueing, model start) plus a share of the audio's duration. Requests overlap freely,
+/// as they do at a hosted API, so N in flight take about as long as one.
+#[derive(Clone, Copy, Debug)]
+pub struct Latency {
+    pub per_request: Duration,
+    pub per_audio_second: Duration,
+}
+
+impl Latency {
+    fn for_audio(&self, seconds: f64) -> Duration {
+        self.per_request + self.per_audio_second.mul_f64(seconds.max(0.0))
+    }
+}
+
 #[derive(Default)]
 pub struct StubState {
     pub script: Mutex<VecDeque<Reply>>,
     pub received: Mutex<Vec<Received>>,
+    /// Every normal answer takes at least this long (`None`: as fast as it can).
+    pub latency: Option<Latency>,
 }
 
 pub struct Stub {
@@ -61,7 +78,20 @@ pub struct Stub {
 
 impl Stub {
     pub async fn start() -> Self {
-        let state = Arc::new(StubState::default());
+        Self::serve(StubState::default()).await
+    }
+
+    /// A stub that answers like a remote provider with `latency`.
+    pub async fn with_latency(latency: Latency) -> Self {
+        Self::serve(StubState {
+            latency: Some(latency),
+            ..Default::default()
+        })
+        .await
+    }
+
+    async fn serve(state: StubState) -> Self {
+        let state = Arc::new(state);
         let app = axum::Router::new()
             .route("/v1/audio/transcriptions", axum::routing::post(handle))
             .layer(axum::extract::DefaultBodyLimit::max(26 * 1024 * 1024))
@@ -114,6 +144,7 @@ async fn handle(
     headers: HeaderMap,
     mut mp: Multipart,
 ) -> Response {
+    let started = Instant::now();
     let auth = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -161,12 +192,20 @@ async fn handle(
         Some(Reply::Delay(d)) => tokio::time::sleep(d).await,
         None => {}
     }
-    transcribe(&rec, file)
+    // Decoding a long upload is CPU work; off the runtime, so that requests overlap.
+    let (response, seconds) = tokio::task::spawn_blocking(move || transcribe(&rec, file))
+        .await
+        .unwrap();
+    if let Some(latency) = st.latency {
+        tokio::time::sleep(latency.for_audio(seconds).saturating_sub(started.elapsed())).await;
+    }
+    response
 }
 
-fn transcribe(rec: &Received, file: Vec<u8>) -> Response {
+/// The answer and the uploaded audio's duration (0 when it was rejected).
+fn transcribe(rec: &Received, file: Vec<u8>) -> (Response, f64) {
     let Some(filename) = rec.filename.clone() else {
-        return error(400, "Could not parse multipart form", Some("file"), None);
+        return rejected(400, "Could not parse multipart form", Some("file"), None);
     };
     let model = rec.field("model").first().copied().unwrap_or("").to_owned();
     let format = rec
@@ -184,7 +223,7 @@ fn transcribe(rec: &Received, file: Vec<u8>) -> Response {
     .contains(&model.as_str())
     {
         let msg = format!("The model `{model}` does not exist or you do not have access to it.");
-        return error(404, &msg, None, Some("model_not_found"));
+        return rejected(404, &msg, None, Some("model_not_found"));
     }
     let allowed: &[&str] = match model.as_str() {
         "whisper-1" => &["json", "text", "srt", "verbose_json", "vtt"],
@@ -193,7 +232,7 @@ fn transcribe(rec: &Received, file: Vec<u8>) -> Response {
     };
     if !allowed.contains(&format.as_str()) {
         let msg = format!("response_format '{format}' is not compatible with model '{model}'.");
-        return error(
+        return rejected(
             400,
             &msg,
             Some("response_format"),
@@ -201,7 +240,7 @@ fn transcribe(rec: &Received, file: Vec<u8>) -> Response {
         );
     }
     if format == "diarized_json" && rec.field("chunking_strategy").is_empty() {
-        return error(
+        return rejected(
             400,
             "chunking_strategy is required for diarization models",
             Some("chunking_strategy"),
@@ -210,7 +249,7 @@ fn transcribe(rec: &Received, file: Vec<u8>) -> Response {
     }
     let ext = filename.rsplit('.').next().unwrap_or("").to_owned();
     let Ok((samples, _)) = decode(file, &ext) else {
-        return error(
+        return rejected(
             400,
             "Invalid file format. Supported formats: ['flac', 'm4a', 'mp3', 'mp4', 'mpeg', 'mpga', 'oga', 'ogg', 'wav', 'webm']",
             None,
@@ -220,12 +259,22 @@ fn transcribe(rec: &Received, file: Vec<u8>) -> Response {
     let words = recognise(&samples);
     let duration = samples.len() as f64 / RATE;
     let granularities = rec.field("timestamp_granularities[]");
-    match format.as_str() {
+    let response = match format.as_str() {
         "text" => reply(200, "text/plain; charset=utf-8", format!("{}\n", text_of(&words, duration))),
         "verbose_json" => reply(200, "application/json", verbose(&words, duration, &granularities).to_string()),
         "diarized_json" => reply(200, "application/json", diarized(&words, duration).to_string()),
         _ => reply(200, "application/json", json!({"text": text_of(&words, duration), "usage": {"type": "duration", "seconds": duration.ceil()}}).to_string()),
-    }
+    };
+    (response, duration)
+}
+
+fn rejected(
+    status: u16,
+    message: &str,
+    param: Option<&str>,
+    code: Option<&str>,
+) -> (Response, f64) {
+    (error(status, message, param, code), 0.0)
 }
 
 /// A recognised burst.
