@@ -109,17 +109,23 @@ impl StreamResampler {
         for (pending, src) in self.pending.iter_mut().zip(input) {
             pending.extend_from_slice(src);
         }
+        // Input is consumed from an offset and the remainder moved down once at the end:
+        // draining after every chunk moved the rest of a large input each time.
+        let mut consumed = 0;
         loop {
             let needed = resampler.input_frames_next();
-            if self.pending.first().is_none_or(|p| p.len() < needed) {
-                return Ok(());
+            if self
+                .pending
+                .first()
+                .is_none_or(|p| p.len() - consumed < needed)
+            {
+                break;
             }
+            let rest: Vec<&[f32]> = self.pending.iter().map(|p| &p[consumed..]).collect();
             let (used, produced) = resampler
-                .process_into_buffer(&self.pending, &mut self.scratch_out, None)
+                .process_into_buffer(&rest, &mut self.scratch_out, None)
                 .map_err(|err| resample_error(self.in_rate, self.out_rate, err))?;
-            for pending in &mut self.pending {
-                pending.drain(..used);
-            }
+            consumed += used;
             Self::emit(
                 &self.scratch_out,
                 produced,
@@ -128,6 +134,10 @@ impl StreamResampler {
                 out,
             );
         }
+        for pending in &mut self.pending {
+            pending.drain(..consumed);
+        }
+        Ok(())
     }
 
     /// Flushes the tail: pads with silence until every input frame has its output.
