@@ -3,7 +3,7 @@
 //! Packets are decoded one at a time, downmixed and resampled to 16 kHz as they come, so the
 //! original-rate signal is never held whole. The modules, in the order the bytes meet them:
 //! [`probe`] finds the container and checks the sizes its reader would allocate from against
-//! the file ([`mp4`], [`wav`]: a lying header is `Corrupt`, not an aborted process);
+//! the file ([`mp4`], [`wav`], [`flac`]: a lying header is `Corrupt`, not an aborted process);
 //! [`track`] picks the audio track and its decoder (Opus, which symphonia 0.5 demuxes but
 //! cannot decode, through libopus: [`opus`]); [`packets`] decodes, trims and mixes down
 //! ([`mix`]) at the source rate; [`stream`] runs that on a thread and resamples the packets.
@@ -13,6 +13,7 @@
 //! failure), not a dead blocking task that the worker would retry as if it were an outage.
 
 mod error;
+mod flac;
 mod mix;
 mod mp4;
 pub mod opus;

@@ -149,3 +149,28 @@ fn a_cut_wav_is_truncated_not_corrupt() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Found by the fuzzer: a FLAC `VORBIS_COMMENT` block whose vendor string claims 4 GB made
+/// symphonia allocate it (its reader sizes the buffer before reading the block).
+#[test]
+fn a_flac_comment_longer_than_its_block_is_corrupt() {
+    let mut bytes = fixture("flac_stereo_48k.flac");
+    // Blocks follow `fLaC`: a header byte (last flag, type), a 24-bit length, the body.
+    let mut at = 4;
+    while bytes[at] & 0x7f != 4 {
+        assert_eq!(
+            bytes[at] & 0x80,
+            0,
+            "the fixture has no VORBIS_COMMENT block"
+        );
+        let len = usize::from(bytes[at + 1]) << 16
+            | usize::from(bytes[at + 2]) << 8
+            | usize::from(bytes[at + 3]);
+        at += 4 + len;
+    }
+    bytes[at + 4..at + 8].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
+    match decode(bytes, "flac") {
+        Err(AudioError::Corrupt(reason)) => assert!(reason.contains("flac"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -70,6 +70,10 @@ fn vet(mss: &mut MediaSourceStream, file_len: u64) -> Result<Vec<mp4::Edit>, Aud
             super::wav::scan(mss, at, file_len)?;
             Vec::new()
         }
+        (Ok(()), b"fLaC") => {
+            super::flac::scan(mss, at)?;
+            Vec::new()
+        }
         _ => Vec::new(),
     };
     let behind = at.min(16);
