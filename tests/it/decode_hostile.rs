@@ -174,3 +174,16 @@ fn a_flac_comment_longer_than_its_block_is_corrupt() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Found by the fuzzer: a WAV header claiming 1.18 GHz made the resampler plan FFTs of
+/// gigabytes; rates beyond what recorders write are refused.
+#[test]
+fn an_absurd_sample_rate_is_unsupported() {
+    let mut bytes = fixture("wav_s16_stereo_44k.wav");
+    assert_eq!(&bytes[12..16], b"fmt ");
+    bytes[24..28].copy_from_slice(&1_179_051_775u32.to_le_bytes());
+    match decode(bytes, "wav") {
+        Err(AudioError::Unsupported(what)) => assert!(what.contains("Hz"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -12,6 +12,9 @@ use symphonia::core::io::MediaSource;
 
 use super::{AudioError, AudioInfo, DecodeLimits, KeepChannels, guarded, mix, mp4, probe, track};
 
+/// The highest rate recorders write. The resampler's FFT lengths grow with the input rate
+/// (a multiple of `rate / gcd(rate, 16 kHz)`): the fuzzer's WAV claiming 1.18 GHz took 2 GB.
+const MAX_SAMPLE_RATE: u32 = 384_000;
 /// Consecutive undecodable packets after which the file counts as corrupt, not merely damaged.
 const MAX_CONSECUTIVE_BAD_PACKETS: usize = 64;
 
@@ -278,6 +281,11 @@ fn start(
         return Err(AudioError::Corrupt(
             "the decoder reported a zero sample rate".into(),
         ));
+    }
+    if rate > MAX_SAMPLE_RATE {
+        return Err(AudioError::Unsupported(format!(
+            "a sample rate of {rate} Hz"
+        )));
     }
     if rate != info.sample_rate {
         tracing::warn!(
