@@ -170,7 +170,7 @@ fn speaker_fbank(
     (out.len() >= 20 * N_BINS).then_some(out)
 }
 
-fn normalize(v: &mut [f32]) {
+pub(super) fn normalize(v: &mut [f32]) {
     let n = dot(v, v).sqrt().max(1e-9);
     v.iter_mut().for_each(|x| *x /= n);
 }
