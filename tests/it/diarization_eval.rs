@@ -86,11 +86,11 @@ fn ami_two_speaker_excerpts_stay_under_the_floor() {
     if !neural_ready() {
         return;
     }
-    // Measured (full / nist / TRE): dev00 20.54 / 10.16 / 6.81, dev01 36.41 / 26.07 / 15.27
-    // (classical fallback: the neural pass finds one voice), trn03 0.49 / 0.00 / 0.48.
+    // Measured (full / nist / TRE): dev00 20.54 / 10.16 / 6.81, dev01 33.82 / 12.98 / 8.75
+    // (the neural pass finds one voice; 1.5 s pieces split it), trn03 0.49 / 0.00 / 0.48.
     for (name, full, nist, tre) in [
         ("ami_debug/dev00", 22.0, 12.0, 7.5),
-        ("ami_debug/dev01", 38.0, 28.0, 16.5),
+        ("ami_debug/dev01", 35.5, 14.5, 9.5),
         ("ami_debug/trn03", 1.5, 0.5, 1.0),
     ] {
         let Some(s) = scored(name) else { return };
@@ -108,7 +108,8 @@ fn confidence_withholds_the_worst_two_speaker_excerpt() {
     else {
         return;
     };
-    // dev01 (26 % nist) must score below the gate of `measure`, the sample (0 %) above it.
+    // dev01 (13 % nist but a forced split, talk ratio 9 pp off) must score below the gate of
+    // `measure`, the sample (0 %) above it.
     use vibeinsight::pipeline::measure::{MIN_CONFIDENCE, measure};
     assert!(bad.diarization.confidence < good.diarization.confidence);
     let m = measure(&bad.diarization, bad.duration_s);
