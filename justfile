@@ -92,6 +92,14 @@ libopus:
 
 # Decode speed and memory against ffmpeg on an hour of real speech (release build).
 bench: libopus
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! command -v ffmpeg >/dev/null; then   # the peer the bench runs side by side
+      echo "bench: installing Debian's ffmpeg" >&2
+      sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+      $sudo apt-get update -qq >&2
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq ffmpeg >&2
+    fi
     cargo bench --bench decode
 
 # Transcription against the real Whisper server (`just stt`): `wer` = WER/CER of each stage
