@@ -10,7 +10,8 @@
 //! Recordings longer than `neural_max_s` get a fixed budget of evenly spread windows that
 //! seed the frame models for the whole file, so the cost stays bounded. When the neural
 //! pass folds a declared multi-speaker session into one voice, its speech is re-clustered from
-//! 1.5 s pieces (see `pieces`); the classical answer is used when that finds one voice too.
+//! 1.5 s pieces (see `pieces`; not on long recordings); the classical answer is used when that
+//! finds one voice too, or the recording is long.
 //! Dual-channel recordings (one person per channel) are detected from the channel levels
 //! and diarized per channel instead.
 //!
@@ -181,8 +182,18 @@ pub fn diarize(
     if out.num_speakers == 1
         && let Some(k) = opts.num_speakers.filter(|&k| k >= 2)
     {
-        let split = split_folded_voice(m, audio, &ceps, &out.turns, k, &classical.turns)?;
-        return Ok(split.unwrap_or(classical));
+        // Pieces cost a CAM++ run per 0.75 s of speech: short recordings only.
+        if !long
+            && let Some(split) =
+                split_folded_voice(m, audio, &ceps, &out.turns, k, &classical.turns)?
+        {
+            return Ok(split);
+        }
+        let confidence = agree::agreement(&classical.turns, &out.turns);
+        return Ok(Diarization {
+            confidence,
+            ..classical
+        });
     }
     let turns = if (p.refine || long) && out.num_speakers >= 2 {
         let extra = long.then_some(mask.as_slice());

@@ -44,8 +44,8 @@ pub fn diarize(
         normalize(&mut e);
         vectors.push(e);
     }
-    // A piece or two of a cough must not become a speaker: clusters need 2 pieces (1.5 s of
-    // speech at hop 0.75 s) to count.
+    // A single piece (a cough, a laugh) must not become a speaker: clusters need 2 pieces,
+    // 2.25 s of speech at hop 0.75 s, to count.
     let labels = cluster(&vectors, Some(k), k, 0.0, 2).labels;
     Ok(vote(speech, &pieces, &labels, k))
 }
