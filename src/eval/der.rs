@@ -140,7 +140,7 @@ fn reference_sets(reference: &[RefTurn]) -> (Vec<String>, Vec<Vec<Span>>) {
 }
 
 fn hypothesis_sets(hyp: &[SpeakerTurn]) -> Vec<Vec<Span>> {
-    let n = hyp.iter().map(|t| t.speaker + 1).max().unwrap_or(0);
+    let n = SpeakerTurn::speaker_count(hyp);
     (0..n)
         .map(|k| timeline::normalize(hyp.iter().filter(|t| t.speaker == k).map(|t| t.span)))
         .collect()

@@ -132,7 +132,7 @@ pub fn diarize(
         && let Some(levels) = audio.stereo.as_ref().and_then(stereo::detect)
     {
         let (turns, overlaps) = stereo::diarize_channels(&levels);
-        let num_speakers = turns.iter().map(|t| t.speaker + 1).max().unwrap_or(0);
+        let num_speakers = SpeakerTurn::speaker_count(&turns);
         return Ok(Diarization {
             turns,
             overlaps,
@@ -201,7 +201,7 @@ pub fn diarize(
     } else {
         out.turns
     };
-    let num_speakers = turns.iter().map(|t| t.speaker + 1).max().unwrap_or(0);
+    let num_speakers = SpeakerTurn::speaker_count(&turns);
     // With one declared and one found voice, who spoke is not in doubt.
     let single = num_speakers <= 1 && opts.num_speakers == Some(1);
     Ok(Diarization {
@@ -235,11 +235,11 @@ fn split_folded_voice(
 ) -> Result<Option<Diarization>, DiarizeError> {
     let speech = crate::eval::timeline::normalize(folded.iter().map(|t| t.span));
     let seeds = pieces::diarize(m, &audio.mono, &speech, k)?;
-    if seeds.iter().map(|t| t.speaker + 1).max().unwrap_or(0) < 2 {
+    if SpeakerTurn::speaker_count(&seeds) < 2 {
         return Ok(None);
     }
     let turns = refine(ceps, &seeds, k, None);
-    let num_speakers = turns.iter().map(|t| t.speaker + 1).max().unwrap_or(0);
+    let num_speakers = SpeakerTurn::speaker_count(&turns);
     Ok(Some(Diarization {
         confidence: agree::agreement(classical, &turns).min(FORCED_SPLIT_CONFIDENCE),
         turns,
@@ -351,7 +351,7 @@ fn diarize_mono(ceps: &Cepstra, mask: &[bool], opts: &DiarizeOptions) -> Diariza
     let r = resegment(ceps, &init, k, &reseg_params());
     let turns = to_turns(ceps, &r.labels);
     let confidence = confidence(&r.margin, &r.labels, &c.centroids);
-    let num_speakers = turns.iter().map(|t| t.speaker + 1).max().unwrap_or(0);
+    let num_speakers = SpeakerTurn::speaker_count(&turns);
     Diarization {
         turns,
         overlaps: Vec::new(),

@@ -51,6 +51,13 @@ pub struct SpeakerTurn {
     pub span: Span,
 }
 
+impl SpeakerTurn {
+    /// Number of speakers `turns` label `0..n` (one past the highest index; 0 when empty).
+    pub fn speaker_count(turns: &[SpeakerTurn]) -> usize {
+        turns.iter().map(|t| t.speaker + 1).max().unwrap_or(0)
+    }
+}
+
 /// A word with its time, when the transcription provider gives word times.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Word {

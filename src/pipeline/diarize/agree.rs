@@ -41,7 +41,7 @@ pub fn agreement(a: &[SpeakerTurn], b: &[SpeakerTurn]) -> f32 {
 
 /// Per frame, the speaker when exactly one is active; and the number of speakers.
 fn single_labels(turns: &[SpeakerTurn], n: usize) -> (Vec<Option<usize>>, usize) {
-    let k = turns.iter().map(|t| t.speaker + 1).max().unwrap_or(0);
+    let k = SpeakerTurn::speaker_count(turns);
     let mut count = vec![0u8; n];
     let mut label = vec![None; n];
     for t in turns {

@@ -404,7 +404,7 @@ fn to_output(frames: &[u32], k: usize) -> NeuralOutput {
         sets.push(spans);
     }
     turns.sort_by(|a, b| a.span.start.total_cmp(&b.span.start));
-    let num_speakers = turns.iter().map(|t| t.speaker + 1).max().unwrap_or(0);
+    let num_speakers = SpeakerTurn::speaker_count(&turns);
     NeuralOutput {
         turns,
         overlaps: overlap_spans(&sets),
