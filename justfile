@@ -22,9 +22,7 @@ db:
     pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
     if [ -z "$(pg_bin)" ] || ! command -v psql >/dev/null; then
       echo "db: installing PostgreSQL from the distribution's packages" >&2
-      sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-      $sudo apt-get update -qq >&2
-      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql postgresql-client >&2
+      just _apt postgresql postgresql-client
     fi
     bin=$(pg_bin); data="$PWD/var/pg"
     as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
@@ -86,9 +84,7 @@ libopus:
     set -euo pipefail
     pkg-config --exists opus 2>/dev/null && exit 0
     echo "libopus: installing libopus-dev and pkg-config from the distribution's packages" >&2
-    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libopus-dev pkg-config >&2
+    just _apt libopus-dev pkg-config
 
 # Decode speed and memory against ffmpeg on an hour of real speech (release build).
 bench: libopus
@@ -96,9 +92,7 @@ bench: libopus
     set -euo pipefail
     if ! command -v ffmpeg >/dev/null; then   # the peer the bench runs side by side
       echo "bench: installing Debian's ffmpeg" >&2
-      sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-      $sudo apt-get update -qq >&2
-      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq ffmpeg >&2
+      just _apt ffmpeg
     fi
     cargo bench --bench decode
 
@@ -138,9 +132,7 @@ test: libopus
     export ORT_DYLIB_PATH=$(just onnx)
     if ! command -v chromium >/dev/null; then   # the report test renders the HTML in it
       echo "test: installing chromium and CJK/emoji fonts for the report test" >&2
-      sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-      { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-          chromium fonts-noto-cjk fonts-noto-color-emoji; } >&2 \
+      just _apt chromium fonts-noto-cjk fonts-noto-color-emoji \
         || echo "test: could not install chromium; the report rendering test will be SKIPPED" >&2
     fi
     # Databases of earlier runs that were interrupted.
@@ -168,6 +160,15 @@ eval:
     fi
     cargo build --release --quiet
     target/release/vibeinsight eval diarization --dir "$dir"
+
+# Debian packages the machine lacks (as root, or through sudo); progress goes to stderr so the
+# recipes that print a URL keep stdout clean.
+_apt +packages:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq {{packages}} >&2
 
 fmt:
     cargo fmt
