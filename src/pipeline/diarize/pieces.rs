@@ -5,7 +5,7 @@
 //! CAM++ embedding; the pieces are clustered at the declared count and every 10 ms frame takes
 //! the majority label of the pieces that cover it.
 
-use super::cluster::cluster;
+use super::cluster::{cluster, dot};
 use super::fbank::Fbank;
 use super::models::{ModelError, Models};
 use super::neural::normalize;
@@ -19,20 +19,26 @@ const MIN_PIECE_S: f64 = 0.5;
 /// Voting grid (s).
 const FRAME_S: f64 = 0.01;
 
-/// Speaker turns `0..k` over `speech` (sorted, disjoint), or an empty list when the speech
-/// yields fewer pieces than speakers.
+/// The pieces' answer.
+pub struct Split {
+    /// Speaker turns `0..k` over the speech; empty when it yields fewer pieces than speakers.
+    pub turns: Vec<SpeakerTurn>,
+    /// Smallest cosine distance between two speakers' mean piece embeddings: how clearly the
+    /// pieces hear different voices (0 with fewer than two speakers).
+    pub separation: f32,
+}
+
+/// Speaker turns `0..k` over `speech` (sorted, disjoint).
 ///
 /// # Errors
 /// An ONNX Runtime failure.
-pub fn diarize(
-    models: &Models,
-    x: &[f32],
-    speech: &[Span],
-    k: usize,
-) -> Result<Vec<SpeakerTurn>, ModelError> {
+pub fn diarize(models: &Models, x: &[f32], speech: &[Span], k: usize) -> Result<Split, ModelError> {
     let pieces = cut(speech);
     if pieces.len() < k.max(1) {
-        return Ok(Vec::new());
+        return Ok(Split {
+            turns: Vec::new(),
+            separation: 0.0,
+        });
     }
     let fb = Fbank::new();
     let rate = f64::from(ANALYSIS_RATE);
@@ -46,8 +52,23 @@ pub fn diarize(
     }
     // A single piece (a cough, a laugh) must not become a speaker: clusters need 2 pieces,
     // 2.25 s of speech at hop 0.75 s, to count.
-    let labels = cluster(&vectors, Some(k), k, 0.0, 2).labels;
-    Ok(vote(speech, &pieces, &labels, k))
+    let clustering = cluster(&vectors, Some(k), k, 0.0, 2);
+    Ok(Split {
+        turns: vote(speech, &pieces, &clustering.labels, k),
+        separation: separation(clustering.centroids),
+    })
+}
+
+/// Smallest pairwise cosine distance between the centroids, see [`Split::separation`].
+fn separation(mut centroids: Vec<Vec<f32>>) -> f32 {
+    centroids.iter_mut().for_each(|c| normalize(c));
+    let mut least = f32::INFINITY;
+    for (i, a) in centroids.iter().enumerate() {
+        for b in &centroids[i + 1..] {
+            least = least.min(1.0 - dot(a, b));
+        }
+    }
+    if least.is_finite() { least } else { 0.0 }
 }
 
 /// Pieces of `PIECE_S` every `HOP_S` inside each speech span; the last piece of a span ends
@@ -185,6 +206,18 @@ mod tests {
         let turns = vote(&speech, &pieces, &[0, 0, 1], 2);
         assert_eq!(turns.len(), 1, "{turns:?}");
         assert_eq!(turns[0].speaker, 0);
+    }
+
+    #[test]
+    fn separation_is_the_closest_pair_of_voices() {
+        let c = vec![
+            vec![1.0, 0.0, 0.0],
+            vec![0.0, 2.0, 0.0],
+            vec![1.0, 1.0, 0.0],
+        ];
+        let want = 1.0 - std::f32::consts::FRAC_1_SQRT_2;
+        assert!((separation(c) - want).abs() < 1e-6);
+        assert!(separation(vec![vec![1.0, 0.0]]).abs() < f32::EPSILON);
     }
 
     #[test]
