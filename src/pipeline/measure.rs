@@ -95,6 +95,9 @@ pub struct SpeakingMetrics {
 /// Computes every metric; `duration` is the recording length in seconds.
 pub fn measure(d: &Diarization, duration: f64) -> SpeakingMetrics {
     let c = d.confidence;
+    if d.turns.is_empty() {
+        return nothing_to_measure(c);
+    }
     let turns = merge_turns(&d.turns);
     let stats = speaker_stats(&turns, d.num_speakers);
     let gini = gini(&stats.iter().map(|s| s.talk_time_s).collect::<Vec<_>>());
@@ -120,6 +123,20 @@ pub fn measure(d: &Diarization, duration: f64) -> SpeakingMetrics {
         response_latency,
         overlaps,
         silences: Measured::gate(silences(&d.turns, duration), c),
+    }
+}
+
+/// No speech found: every metric withheld with that reason, not with a confidence figure
+/// that would read like a doubtful measurement.
+fn nothing_to_measure(c: f32) -> SpeakingMetrics {
+    let why = || "no speech found in the recording".to_owned();
+    SpeakingMetrics {
+        speakers: Measured::withhold(c, why()),
+        gini_coefficient: Measured::withhold(c, why()),
+        switches_per_minute: Measured::withhold(c, why()),
+        response_latency: Measured::withhold(c, why()),
+        overlaps: Measured::withhold(c, why()),
+        silences: Measured::withhold(c, why()),
     }
 }
 

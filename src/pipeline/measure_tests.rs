@@ -89,6 +89,19 @@ fn floor_changes_overlaps_and_silences() {
 }
 
 #[test]
+fn a_recording_without_speech_says_so() {
+    let m = measure(&dia(Vec::new(), 0.0), 30.0);
+    for why in [
+        &m.speakers.withheld,
+        &m.silences.withheld,
+        &m.overlaps.withheld,
+    ] {
+        assert_eq!(why.as_deref(), Some("no speech found in the recording"));
+    }
+    assert!(m.gini_coefficient.value.is_none() && m.response_latency.value.is_none());
+}
+
+#[test]
 fn low_confidence_withholds() {
     let m = measure(&dia(timeline(), 0.3), 20.5);
     assert!(m.speakers.value.is_none());
