@@ -31,11 +31,12 @@ pub fn agreement(a: &[SpeakerTurn], b: &[SpeakerTurn]) -> f32 {
         return 0.0;
     }
     let map = hungarian_max(&gain);
-    let matched: f64 = map
+    // A fold from +0: `sum` of nothing is -0.0, which a report prints as "-0.00".
+    let matched = map
         .iter()
         .enumerate()
         .filter_map(|(i, j)| j.map(|j| gain[i][j]))
-        .sum();
+        .fold(0.0, |acc, g| acc + g);
     (matched / scored as f64) as f32
 }
 
@@ -94,5 +95,7 @@ mod tests {
         let b = vec![t(0, 0.0, 1.0)];
         assert!((agreement(&a, &b) - 0.5).abs() < 1e-3);
         assert_eq!(agreement(&[], &[]), 0.0);
+        let nothing_heard = agreement(&a, &[]);
+        assert!(nothing_heard == 0.0 && nothing_heard.is_sign_positive());
     }
 }
