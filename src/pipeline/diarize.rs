@@ -179,7 +179,6 @@ pub fn diarize(
         p.max_step_s = f64::INFINITY;
     }
     let out = neural::diarize(m, &audio.mono, opts.num_speakers, opts.max_speakers, &p)?;
-    let detected = out.detected_overlaps(OVERLAP_THRESHOLD);
     let declared = opts.num_speakers.filter(|&k| k >= 2);
     let folded = out.num_speakers == 1;
     // The windows did not hear the declared voices apart: either they folded a speaker into
@@ -195,7 +194,7 @@ pub fn diarize(
         if folded {
             split.confidence = split.confidence.min(FORCED_SPLIT_CONFIDENCE);
         }
-        split.turns = overlap::attribute(&split.turns, &detected);
+        split.turns = overlap::attribute(&split.turns, &out.detected_overlaps(OVERLAP_THRESHOLD));
         return Ok(with_overlap_regions(split));
     }
     // Finding 3 of 4 on a meeting is normal and the neural answer stays better there; one
