@@ -75,7 +75,7 @@ pub fn score(
     convention: Convention,
 ) -> DerReport {
     let (labels, ref_sets) = reference_sets(reference);
-    let hyp_sets = hypothesis_sets(hyp);
+    let hyp_sets = timeline::by_speaker(hyp);
     let scored = scored_regions(&ref_sets, &hyp_sets, uem, convention);
     let ref_in: Vec<Vec<Span>> = ref_sets
         .iter()
@@ -97,7 +97,7 @@ pub fn score(
 /// time (inside the UEM, no collar; an unmapped speaker has share 0).
 pub fn talk_ratio_error(reference: &[RefTurn], hyp: &[SpeakerTurn], uem: Option<&[Span]>) -> f64 {
     let (_, ref_sets) = reference_sets(reference);
-    let hyp_sets = hypothesis_sets(hyp);
+    let hyp_sets = timeline::by_speaker(hyp);
     let region = scored_regions(&ref_sets, &hyp_sets, uem, Convention::Full);
     let ref_t: Vec<f64> = ref_sets
         .iter()
@@ -137,13 +137,6 @@ fn reference_sets(reference: &[RefTurn]) -> (Vec<String>, Vec<Vec<Span>>) {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), timeline::normalize(v)))
         .unzip()
-}
-
-fn hypothesis_sets(hyp: &[SpeakerTurn]) -> Vec<Vec<Span>> {
-    let n = SpeakerTurn::speaker_count(hyp);
-    (0..n)
-        .map(|k| timeline::normalize(hyp.iter().filter(|t| t.speaker == k).map(|t| t.span)))
-        .collect()
 }
 
 fn scored_regions(

@@ -1,7 +1,7 @@
 //! Sorted, disjoint interval sets: the small algebra DER scoring and the speaking-time metrics
 //! share (union, difference, intersection) so every scorer sees the same time arithmetic.
 
-use crate::pipeline::types::Span;
+use crate::pipeline::types::{Span, SpeakerTurn};
 
 /// Sorts spans and merges the ones that touch or overlap; empty spans are dropped.
 pub fn normalize(spans: impl IntoIterator<Item = Span>) -> Vec<Span> {
@@ -15,6 +15,13 @@ pub fn normalize(spans: impl IntoIterator<Item = Span>) -> Vec<Span> {
         }
     }
     out
+}
+
+/// Each speaker's talk (`0..SpeakerTurn::speaker_count`) as a normalized set.
+pub fn by_speaker(turns: &[SpeakerTurn]) -> Vec<Vec<Span>> {
+    (0..SpeakerTurn::speaker_count(turns))
+        .map(|c| normalize(turns.iter().filter(|t| t.speaker == c).map(|t| t.span)))
+        .collect()
 }
 
 /// `a \ b` for normalized inputs.

@@ -241,13 +241,7 @@ const OVERLAP_THRESHOLD: f32 = 0.25;
 
 /// `d` with `overlaps` set to where its turns overlap.
 fn with_overlap_regions(d: Diarization) -> Diarization {
-    let sets: Vec<Vec<Span>> = (0..d.num_speakers)
-        .map(|c| {
-            crate::eval::timeline::normalize(
-                d.turns.iter().filter(|t| t.speaker == c).map(|t| t.span),
-            )
-        })
-        .collect();
+    let sets = crate::eval::timeline::by_speaker(&d.turns);
     Diarization {
         overlaps: crate::eval::timeline::overlap_regions(&sets),
         ..d

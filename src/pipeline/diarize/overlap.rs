@@ -5,16 +5,13 @@
 //! others is added: in a two-person session, simply the other person. Talk time then counts
 //! both voices, as annotators do.
 
-use crate::eval::timeline::{intersect, normalize, subtract};
+use crate::eval::timeline::{by_speaker, intersect, normalize, subtract};
 use crate::pipeline::types::{Span, SpeakerTurn};
 
 /// `turns` plus a turn for the second speaker of every part of `detected` in which the
 /// timeline has exactly one speaker. Sorted by start.
 pub fn attribute(turns: &[SpeakerTurn], detected: &[Span]) -> Vec<SpeakerTurn> {
-    let k = SpeakerTurn::speaker_count(turns);
-    let sets: Vec<Vec<Span>> = (0..k)
-        .map(|c| normalize(turns.iter().filter(|t| t.speaker == c).map(|t| t.span)))
-        .collect();
+    let sets = by_speaker(turns);
     let detected = normalize(detected.iter().copied());
     let mut out = turns.to_vec();
     for (c, own) in sets.iter().enumerate() {
@@ -65,7 +62,7 @@ mod tests {
     }
 
     fn spans_of(turns: &[SpeakerTurn], c: usize) -> Vec<(f64, f64)> {
-        normalize(turns.iter().filter(|t| t.speaker == c).map(|t| t.span))
+        by_speaker(turns)[c]
             .iter()
             .map(|s| (s.start, s.end))
             .collect()
