@@ -7,13 +7,13 @@ use anyhow::Context;
 use vibeinsight::pipeline::decode::{DecodeLimits, decode_file};
 use vibeinsight::pipeline::diarize::{DiarizeOptions, diarize};
 use vibeinsight::pipeline::quality::preprocess;
-use vibeinsight::pipeline::types::{ANALYSIS_RATE, Span, SpeakerTurn};
+use vibeinsight::pipeline::types::{ANALYSIS_RATE, Samples, Span, SpeakerTurn};
 
 use crate::audio::{read_rttm, shared_file};
 
 pub struct Recording {
     pub name: String,
-    pub samples: Vec<f32>,
+    pub samples: Samples,
     /// Speech regions from our VAD (what the daemon chunks and filters by).
     pub speech: Vec<Span>,
     /// Who spoke when, by our diarization (what the daemon aligns to).

@@ -35,6 +35,7 @@ use symphonia::core::io::MediaSource;
 
 pub use self::error::AudioError;
 pub use self::stream::AudioStream;
+use crate::pipeline::samples::SamplesWriter;
 use crate::pipeline::types::AnalysisAudio;
 
 /// symphonia's codecs plus libopus, built once.
@@ -134,15 +135,27 @@ pub fn decode_file(
     limits: DecodeLimits,
 ) -> Result<(AnalysisAudio, AudioInfo), AudioError> {
     let mut stream = AudioStream::open(path, extension, limits)?;
-    let mut audio = AnalysisAudio::default();
+    let scratch = |err: std::io::Error| AudioError::Scratch(err.to_string());
+    let mut mono = SamplesWriter::default();
+    let mut stereo: Option<[SamplesWriter; 2]> = None;
     while let Some(block) = stream.next_block()? {
-        audio.mono.extend_from_slice(&block.mono);
+        mono.push(&block.mono).map_err(scratch)?;
         if let Some([left, right]) = block.stereo {
-            let pair = audio.stereo.get_or_insert_with(|| [Vec::new(), Vec::new()]);
-            pair[0].extend_from_slice(&left);
-            pair[1].extend_from_slice(&right);
+            let pair = stereo.get_or_insert_with(Default::default);
+            pair[0].push(&left).map_err(scratch)?;
+            pair[1].push(&right).map_err(scratch)?;
         }
     }
+    let audio = AnalysisAudio {
+        mono: mono.finish().map_err(scratch)?,
+        stereo: match stereo {
+            Some([left, right]) => Some([
+                left.finish().map_err(scratch)?,
+                right.finish().map_err(scratch)?,
+            ]),
+            None => None,
+        },
+    };
     Ok((audio, stream.info().clone()))
 }
 

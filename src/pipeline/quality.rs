@@ -89,7 +89,7 @@ mod tests {
     fn quiet_speech_is_raised_but_never_clipped_and_regions_stay_in_place() {
         let mono = tone_bursts(0.01, 10.0);
         let mut audio = AnalysisAudio {
-            mono: mono.clone(),
+            mono: mono.clone().into(),
             stereo: None,
         };
         let measured = preprocess(&mut audio).unwrap();

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::pipeline::samples::Samples;
+
 /// The rate every analysis stage works at.
 pub const ANALYSIS_RATE: u32 = 16_000;
 
@@ -18,13 +20,14 @@ pub enum Language {
     Auto,
 }
 
-/// Decoded, resampled audio ready for analysis.
-#[derive(Clone, Debug, Default)]
+/// Decoded, resampled audio ready for analysis; long signals live in mapped scratch files
+/// (see [`Samples`]).
+#[derive(Debug, Default)]
 pub struct AnalysisAudio {
     /// Mono downmix at [`ANALYSIS_RATE`].
-    pub mono: Vec<f32>,
+    pub mono: Samples,
     /// The two original channels at [`ANALYSIS_RATE`], kept only when the source had exactly two.
-    pub stereo: Option<[Vec<f32>; 2]>,
+    pub stereo: Option<[Samples; 2]>,
 }
 
 /// A half-open time interval `[start, end)` in seconds.

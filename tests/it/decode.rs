@@ -259,6 +259,49 @@ fn longer_than_allowed_is_refused() {
     }
 }
 
+/// Past ten minutes the decoded signal moves to a mapped scratch file (see
+/// `pipeline::samples`): the same samples, in memory the kernel can page out. Stereo files
+/// keep both channels there too.
+#[test]
+fn long_recordings_are_kept_in_a_mapped_scratch_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: ANALYSIS_RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(&path, spec).unwrap();
+    let frames = ANALYSIS_RATE as usize * 610;
+    for i in 0..frames {
+        // Left: a ramp that never repeats within a second; right: silence.
+        writer.write_sample(((i % 16_000) as i16) - 8_000).unwrap();
+        writer.write_sample(0i16).unwrap();
+    }
+    writer.finalize().unwrap();
+    let (audio, _) = decode_file(&path, Some("wav"), LIMITS).unwrap();
+    assert!(audio.mono.is_mapped(), "{:?}", audio.mono);
+    assert_eq!(audio.mono.len(), frames);
+    let [left, right] = audio.stereo.as_ref().expect("stereo kept");
+    assert!(left.is_mapped() && right.is_mapped());
+    let at = |i: usize| (((i % 16_000) as f32) - 8_000.0) / 32_768.0;
+    for i in [0, 12_345, frames / 2, frames - 1] {
+        assert!(
+            (left[i] - at(i)).abs() < 1e-4,
+            "{i}: {} vs {}",
+            left[i],
+            at(i)
+        );
+        assert!(
+            (audio.mono[i] - at(i) / 2.0).abs() < 1e-4,
+            "{i}: {}",
+            audio.mono[i]
+        );
+        assert!(right[i].abs() < 1e-6);
+    }
+}
+
 /// Found by the fuzzer: a float WAV holding NaN and infinities reached rubato's FFT, whose
 /// inverse rejected the spectrum, and rubato's panic escaped the stream.
 #[test]

@@ -23,6 +23,10 @@ pub enum AudioError {
     TooLong { secs: f64, max_secs: u64 },
     #[error("cannot read the file: {0}")]
     Io(String),
+    /// The worker could not keep the decoded signal (its scratch file, see
+    /// `pipeline::samples`): a fault of the machine, not of the file, so the job is retried.
+    #[error("cannot store the decoded audio: {0}")]
+    Scratch(String),
 }
 
 impl AudioError {
@@ -59,6 +63,10 @@ impl AudioError {
             AudioError::Io(_) => pick(
                 "音声ファイルを読み込めません",
                 "The audio file cannot be read",
+            ),
+            AudioError::Scratch(_) => pick(
+                "デコードした音声を一時保存できませんでした",
+                "The decoded audio could not be stored for analysis",
             ),
         }
     }

@@ -19,7 +19,7 @@ const SEPARATE_SHARE: f32 = 0.4;
 const PAD_FRAMES: usize = 20;
 
 /// Per-channel levels if the two channels carry different people, else `None`.
-pub fn detect(ch: &[Vec<f32>; 2]) -> Option<[Vec<f32>; 2]> {
+pub fn detect<S: std::ops::Deref<Target = [f32]>>(ch: &[S; 2]) -> Option<[Vec<f32>; 2]> {
     let l = [
         frame_levels(&ch[0], WIN, HOP),
         frame_levels(&ch[1], WIN, HOP),
