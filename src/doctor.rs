@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::clients::gemini;
 use crate::config::{LlmProviderKind, OPENAI_BASE_URL, Settings, SttProvider};
 use crate::pipeline::diarize::models;
+use crate::pipeline::types::ANALYSIS_RATE;
 use crate::storage::Storage;
 use crate::store::migrate;
 
@@ -32,6 +33,10 @@ pub async fn run(settings: &Settings, online: bool) -> bool {
     rows.push(("transcription", transcription(settings, online).await));
     rows.push(("assessment", assessment(settings, online).await));
     rows.push(("diarization models", diarization_models()));
+    rows.push((
+        "scratch space",
+        scratch_space(settings.audio.max_duration_secs),
+    ));
     print(&rows);
     !rows
         .iter()
@@ -218,6 +223,28 @@ fn diarization_models() -> Verdict {
     }
 }
 
+/// Long recordings keep their decoded signal in `$TMPDIR` (see `pipeline::samples`): it
+/// must take a write, and the deployer should know how much a recording at the limit needs.
+fn scratch_space(max_duration_secs: u64) -> Verdict {
+    let dir = std::env::temp_dir();
+    let fix = "point TMPDIR at a writable directory on disk (not RAM-backed)";
+    let written = tempfile::tempfile().and_then(|mut f| {
+        use std::io::Write;
+        f.write_all(&[0u8; 1 << 20])?;
+        f.sync_all()
+    });
+    // 16 kHz f32 for the mono mix plus both channels of a stereo file.
+    let worst_gb = max_duration_secs as f64 * f64::from(ANALYSIS_RATE) * 4.0 * 3.0 / 1e9;
+    match written {
+        Ok(()) => Verdict::Ok(format!(
+            "{} writable; a stereo recording at the {} s limit needs up to {worst_gb:.1} GB there",
+            dir.display(),
+            max_duration_secs
+        )),
+        Err(err) => Verdict::Fail(format!("{}: {err}", dir.display()), fix),
+    }
+}
+
 fn print(rows: &[(&str, Verdict)]) {
     for (name, verdict) in rows {
         match verdict {
@@ -228,6 +255,19 @@ fn print(rows: &[(&str, Verdict)]) {
             Verdict::Fail(detail, fix) => {
                 println!("  FAIL  {name:<19} {detail}\n        {:<19} fix: {fix}", "")
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scratch_space_states_the_need_at_the_limit() {
+        match scratch_space(3600) {
+            Verdict::Ok(detail) => assert!(detail.contains("up to 0.7 GB"), "{detail}"),
+            Verdict::Warn(detail, _) | Verdict::Fail(detail, _) => panic!("{detail}"),
         }
     }
 }
