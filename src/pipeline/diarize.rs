@@ -155,7 +155,7 @@ pub fn diarize(
     };
     let mel_cfg = MelConfig::default();
     let features = |e: MelError| DiarizeError::Features(e.to_string());
-    let ceps = stream_cepstra(&audio.mono, &mel_cfg).map_err(features)?;
+    let ceps = stream_cepstra(&audio.mono, &mel_cfg)?;
     let owned;
     let spans = match speech {
         Some(s) => s,

@@ -2,14 +2,17 @@
 //! level term (c0) dropped and the per-file mean removed, so loudness and channel colour do
 //! not decide who is speaking.
 
-use crate::dsp::mel::{MelConfig, MelError, MelExtractor, MelFrames};
+use super::DiarizeError;
+use crate::dsp::mel::{MelConfig, MelExtractor, MelFrames};
+use crate::pipeline::samples::{SPILL_AFTER, Samples, SamplesWriter};
 
 /// Cepstral coefficients kept per frame (c1..=c19).
 pub const N_CEPS: usize = 19;
 
 /// Row-major `n_frames × N_CEPS` cepstra plus the frame level in dB.
 pub struct Cepstra {
-    pub data: Vec<f32>,
+    /// `N_CEPS` per frame; past ten minutes in a mapped scratch file, like the signal.
+    pub data: Samples,
     pub energy_db: Vec<f32>,
     pub hop_seconds: f64,
     /// Offset from a frame's index·hop to the centre of its window.
@@ -38,27 +41,42 @@ const CHUNK: usize = 160_000;
 /// the whole file.
 ///
 /// # Errors
-/// The mel configuration is invalid.
-pub fn stream_cepstra(mono: &[f32], cfg: &MelConfig) -> Result<Cepstra, MelError> {
-    let mut ex = MelExtractor::new(cfg.clone())?;
+/// The mel configuration is invalid, or the scratch file for a long recording cannot be
+/// written.
+pub fn stream_cepstra(mono: &[f32], cfg: &MelConfig) -> Result<Cepstra, DiarizeError> {
+    let failed =
+        |what: &str, err: &dyn std::fmt::Display| DiarizeError::Features(format!("{what}: {err}"));
+    let mut ex = MelExtractor::new(cfg.clone()).map_err(|e| failed("mel front end", &e))?;
     let mut mel = ex.new_frames();
+    let (hop_seconds, centre_offset) = (mel.hop_seconds, 0.5 * mel.win_seconds);
     let basis = dct_basis(mel.n_mels);
-    let frames = mono.len().div_ceil(cfg.hop_length);
-    let mut out = Cepstra {
-        data: Vec::with_capacity(frames * N_CEPS),
-        energy_db: Vec::with_capacity(frames),
-        hop_seconds: mel.hop_seconds,
-        centre_offset: 0.5 * mel.win_seconds,
-    };
-    for chunk in mono.chunks(CHUNK) {
-        ex.push(chunk, &mut mel);
-        append(&mut out, &mel, &basis);
+    let mut data = SamplesWriter::new(SPILL_AFTER / cfg.hop_length * N_CEPS);
+    let mut energy_db = Vec::with_capacity(mono.len().div_ceil(cfg.hop_length));
+    let mut chunks = mono.chunks(CHUNK);
+    loop {
+        let next = chunks.next();
+        match next {
+            Some(chunk) => ex.push(chunk, &mut mel),
+            None => ex.finish(&mut mel),
+        }
+        data.push(&cepstra_of(&mel, &basis))
+            .map_err(|e| failed("cepstra scratch file", &e))?;
+        energy_db.extend_from_slice(&mel.energy_db);
         mel.clear();
+        if next.is_none() {
+            break;
+        }
     }
-    ex.finish(&mut mel);
-    append(&mut out, &mel, &basis);
-    remove_mean(&mut out.data);
-    Ok(out)
+    let mut data = data
+        .finish()
+        .map_err(|e| failed("cepstra scratch file", &e))?;
+    remove_mean(&mut data);
+    Ok(Cepstra {
+        data,
+        energy_db,
+        hop_seconds,
+        centre_offset,
+    })
 }
 
 fn dct_basis(m: usize) -> Vec<f32> {
@@ -71,8 +89,10 @@ fn dct_basis(m: usize) -> Vec<f32> {
         .collect()
 }
 
-fn append(out: &mut Cepstra, mel: &MelFrames, basis: &[f32]) {
+/// The `N_CEPS` cepstra of every frame in `mel`, frame after frame.
+fn cepstra_of(mel: &MelFrames, basis: &[f32]) -> Vec<f32> {
     let m = mel.n_mels;
+    let mut out = Vec::with_capacity(mel.len() * N_CEPS);
     for i in 0..mel.len() {
         let frame = mel.frame(i);
         for k in 0..N_CEPS {
@@ -81,10 +101,10 @@ fn append(out: &mut Cepstra, mel: &MelFrames, basis: &[f32]) {
                 .zip(frame)
                 .map(|(b, x)| b * x)
                 .sum::<f32>();
-            out.data.push(c * (2.0 / m as f32));
+            out.push(c * (2.0 / m as f32));
         }
     }
-    out.energy_db.extend_from_slice(&mel.energy_db);
+    out
 }
 
 fn remove_mean(data: &mut [f32]) {
@@ -193,18 +213,13 @@ mod tests {
         let streamed = stream_cepstra(&x, &cfg).unwrap();
         let whole = MelExtractor::new(cfg.clone()).unwrap().compute(&x);
         assert_eq!(streamed.len(), whole.len());
-        let mut reference = Cepstra {
-            data: Vec::new(),
-            energy_db: Vec::new(),
-            hop_seconds: whole.hop_seconds,
-            centre_offset: 0.5 * whole.win_seconds,
-        };
-        append(&mut reference, &whole, &dct_basis(whole.n_mels));
-        remove_mean(&mut reference.data);
+        let mut reference = cepstra_of(&whole, &dct_basis(whole.n_mels));
+        remove_mean(&mut reference);
+        assert_eq!(streamed.data.len(), reference.len());
         let worst = streamed
             .data
             .iter()
-            .zip(&reference.data)
+            .zip(&reference)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
         assert!(worst < 1e-3, "largest difference {worst}");
