@@ -25,6 +25,17 @@ pub enum JobError {
     Permanent(#[from] Failure),
 }
 
+/// A decoding failure is the file's fault and permanent, except when the worker cannot store
+/// the decoded signal (its scratch space): that is the machine's, and worth a retry.
+impl From<AudioError> for JobError {
+    fn from(err: AudioError) -> Self {
+        match err {
+            AudioError::Scratch(_) => JobError::transient(err.to_string()),
+            audio => JobError::Permanent(Failure::Audio(audio)),
+        }
+    }
+}
+
 impl JobError {
     pub fn transient(reason: impl Into<String>) -> Self {
         JobError::Transient {
@@ -102,5 +113,24 @@ impl Failure {
             ),
         };
         format!("{summary} ({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_audio_is_permanent_but_a_full_scratch_disk_is_retried() {
+        let corrupt = JobError::from(AudioError::Corrupt("bad frame".into()));
+        assert!(matches!(
+            corrupt,
+            JobError::Permanent(Failure::Audio(AudioError::Corrupt(_)))
+        ));
+        let scratch = JobError::from(AudioError::Scratch("No space left on device".into()));
+        match scratch {
+            JobError::Transient { reason, .. } => assert!(reason.contains("No space left")),
+            other => panic!("{other:?}"),
+        }
     }
 }

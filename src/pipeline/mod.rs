@@ -38,7 +38,7 @@ use crate::clients::llm::LlmProvider;
 use crate::config::SttSettings;
 use crate::error::{Failure, JobError};
 use crate::pipeline::assess::{AssessInput, AssessOptions, Assessment};
-use crate::pipeline::decode::{AudioError, AudioInfo, DecodeLimits};
+use crate::pipeline::decode::{AudioInfo, DecodeLimits};
 use crate::pipeline::diarize::{Diarization, DiarizeOptions};
 use crate::pipeline::outcome::{Judged, Measurements};
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage};
@@ -274,10 +274,7 @@ async fn decode_blocking(
         spawn_blocking_in_span(move || decode::decode_file(&path, extension.as_deref(), limits))
             .await
             .map_err(|err| JobError::transient(format!("decoder task failed: {err}")))?
-            .map_err(|err| match err {
-                AudioError::Scratch(_) => JobError::transient(err.to_string()),
-                audio => Failure::from(audio).into(),
-            })?;
+            .map_err(JobError::from)?;
     if info.truncated {
         tracing::warn!(
             decoded_secs = info.duration_secs,
