@@ -3,7 +3,7 @@
 //! and the dual-channel one only (the 3-minute files run in `just eval`). Skips, saying why,
 //! without the shared data; the neural files also without the ONNX models or runtime.
 
-use vibeinsight::eval::dataset::{EvalItem, default_root, discover};
+use vibeinsight::eval::dataset::{EvalItem, default_root, discover, read_analysis_audio};
 use vibeinsight::eval::diarization::{FileScore, SpeakerCount, evaluate};
 use vibeinsight::pipeline::diarize::{DiarizeOptions, Mode, models};
 
@@ -117,4 +117,28 @@ fn confidence_withholds_the_worst_two_speaker_excerpt() {
     let m = measure(&bad.diarization, bad.duration_s);
     assert!(m.speakers.value.is_none(), "dev01 metrics must be withheld");
     assert!(good.diarization.confidence >= MIN_CONFIDENCE);
+}
+
+/// One voice declared as two: neither the windows nor the pieces hear a second voice, so the
+/// answer must not pass the metrics gate (LibriSpeech 1088, whose pieces split at 0.21, passed
+/// it at 0.53 before).
+#[test]
+fn one_voice_declared_as_two_is_withheld() {
+    if !neural_ready() {
+        return;
+    }
+    let Some(root) = default_root() else {
+        println!("skipping: the shared evaluation data is absent");
+        return;
+    };
+    let path = root.join("../voices/en/lhotse_libri-1088-134315-0000.wav");
+    if !path.exists() {
+        println!("skipping: {} is absent", path.display());
+        return;
+    }
+    let audio = read_analysis_audio(&path).expect("decodes");
+    let d = vibeinsight::pipeline::diarize::diarize(&audio, None, &DiarizeOptions::default())
+        .expect("diarizes");
+    use vibeinsight::pipeline::measure::MIN_CONFIDENCE;
+    assert!(d.confidence < MIN_CONFIDENCE, "confidence {}", d.confidence);
 }
