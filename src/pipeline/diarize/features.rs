@@ -52,10 +52,9 @@ pub fn stream_cepstra(mono: &[f32], cfg: &MelConfig) -> Result<Cepstra, DiarizeE
     let basis = dct_basis(mel.n_mels);
     let mut data = SamplesWriter::new(SPILL_AFTER / cfg.hop_length * N_CEPS);
     let mut energy_db = Vec::with_capacity(mono.len().div_ceil(cfg.hop_length));
-    let mut chunks = mono.chunks(CHUNK);
-    loop {
-        let next = chunks.next();
-        match next {
+    // `None` last: the extractor's tail.
+    for chunk in mono.chunks(CHUNK).map(Some).chain([None]) {
+        match chunk {
             Some(chunk) => ex.push(chunk, &mut mel),
             None => ex.finish(&mut mel),
         }
@@ -63,9 +62,6 @@ pub fn stream_cepstra(mono: &[f32], cfg: &MelConfig) -> Result<Cepstra, DiarizeE
             .map_err(|e| failed("cepstra scratch file", &e))?;
         energy_db.extend_from_slice(&mel.energy_db);
         mel.clear();
-        if next.is_none() {
-            break;
-        }
     }
     let mut data = data
         .finish()

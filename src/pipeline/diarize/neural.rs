@@ -72,23 +72,16 @@ pub struct NeuralOutput {
 impl NeuralOutput {
     /// Regions where [`Self::overlap_probability`] reaches `threshold`.
     pub fn detected_overlaps(&self, threshold: f32) -> Vec<Span> {
-        let mut out: Vec<Span> = Vec::new();
-        for (f, _) in self
-            .overlap_probability
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| **p >= threshold)
-        {
-            let span = Span {
-                start: frame_time(f).max(0.0),
-                end: frame_time(f + 1),
-            };
-            match out.last_mut() {
-                Some(last) if (last.end - span.start).abs() < 1e-9 => last.end = span.end,
-                _ => out.push(span),
-            }
-        }
-        out
+        crate::eval::timeline::normalize(
+            self.overlap_probability
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| **p >= threshold)
+                .map(|(f, _)| Span {
+                    start: frame_time(f).max(0.0),
+                    end: frame_time(f + 1),
+                }),
+        )
     }
 }
 
@@ -96,6 +89,8 @@ impl NeuralOutput {
 struct OverlapMean {
     sum: Vec<f32>,
     windows: Vec<u16>,
+    /// Powerset classes with two or more speakers.
+    pairs: Vec<usize>,
 }
 
 impl OverlapMean {
@@ -103,17 +98,15 @@ impl OverlapMean {
         Self {
             sum: vec![0.0; frames],
             windows: vec![0; frames],
+            pairs: (0..POWERSET.len())
+                .filter(|&c| POWERSET[c].iter().filter(|&&v| v).count() >= 2)
+                .collect(),
         }
     }
 
     /// `y`: one window's powerset log-probabilities, the window starting at frame `start`.
     fn add(&mut self, start: usize, y: &[f32]) {
-        let pairs = POWERSET
-            .iter()
-            .enumerate()
-            .filter(|(_, set)| set.iter().filter(|&&v| v).count() >= 2)
-            .map(|(c, _)| c)
-            .collect::<Vec<_>>();
+        let pairs = &self.pairs;
         for (i, row) in y.chunks_exact(POWERSET.len()).take(SEG_FRAMES).enumerate() {
             if let (Some(s), Some(w)) =
                 (self.sum.get_mut(start + i), self.windows.get_mut(start + i))
