@@ -44,7 +44,7 @@ use crate::pipeline::vad::{VadConfig, detect_speech};
 use features::{Cepstra, embed, standardize, stream_cepstra, windows};
 pub use models::ModelError;
 pub use neural::NeuralParams;
-use reseg::{NONE, ResegParams, resegment};
+use reseg::{Label, NONE, ResegParams, resegment};
 
 #[derive(Clone, Debug)]
 pub struct DiarizeOptions {
@@ -325,16 +325,16 @@ fn refine(
     for t in turns {
         for i in frame(t.span.start)..frame(t.span.end).min(n) {
             count[i] = count[i].saturating_add(1);
-            init[i] = t.speaker;
+            init[i] = label(t.speaker);
         }
     }
     // Overlapped frames (and extra speech) are speech but train no model: label `k`.
-    let seeds: Vec<usize> = (0..n)
+    let seeds: Vec<Label> = (0..n)
         .map(|i| match count[i] {
             1 => init[i],
-            0 if extra_speech.is_some_and(|m| m.get(i).copied().unwrap_or(false)) => k,
+            0 if extra_speech.is_some_and(|m| m.get(i).copied().unwrap_or(false)) => label(k),
             0 => NONE,
-            _ => k,
+            _ => label(k),
         })
         .collect();
     let r = resegment(ceps, &seeds, k, &reseg_params());
@@ -367,7 +367,15 @@ fn reseg_params() -> ResegParams {
         passes: 3,
         smooth: 10,
         switch_penalty: 8.0,
+        // Fifteen minutes of one voice: more frames barely move a 16-component model.
+        max_train_frames: 90_000,
+        settled_margin: DECISIVE_MARGIN,
     }
+}
+
+/// A speaker index as a frame label; speakers are capped far below `NONE`.
+fn label(speaker: usize) -> Label {
+    Label::try_from(speaker).map_or(NONE - 1, |l| l.min(NONE - 1))
 }
 
 const WIN_FRAMES: usize = 100;
@@ -399,12 +407,12 @@ fn diarize_mono(ceps: &Cepstra, mask: &[bool], opts: &DiarizeOptions) -> Diariza
         }
     }
     for (w, v) in wins.iter().zip(&emb) {
-        let s = cluster::nearest(&c.centroids, v);
+        let s = label(cluster::nearest(&c.centroids, v));
         init[w.0..w.1].iter_mut().for_each(|l| *l = s);
     }
     let r = resegment(ceps, &init, k, &reseg_params());
     let turns = to_turns(ceps, &r.labels);
-    let confidence = confidence(&r.margin, &r.labels, &c.centroids);
+    let confidence = confidence(r.settled, &r.labels, &c.centroids);
     let num_speakers = SpeakerTurn::speaker_count(&turns);
     Diarization {
         turns,
@@ -415,7 +423,7 @@ fn diarize_mono(ceps: &Cepstra, mask: &[bool], opts: &DiarizeOptions) -> Diariza
     }
 }
 
-fn to_turns(ceps: &Cepstra, labels: &[usize]) -> Vec<SpeakerTurn> {
+fn to_turns(ceps: &Cepstra, labels: &[Label]) -> Vec<SpeakerTurn> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < labels.len() {
@@ -426,7 +434,7 @@ fn to_turns(ceps: &Cepstra, labels: &[usize]) -> Vec<SpeakerTurn> {
         }
         if l != NONE {
             out.push(SpeakerTurn {
-                speaker: l,
+                speaker: usize::from(l),
                 span: Span {
                     start: ceps.boundary(s).max(0.0),
                     end: ceps.boundary(i),
@@ -440,16 +448,13 @@ fn to_turns(ceps: &Cepstra, labels: &[usize]) -> Vec<SpeakerTurn> {
 /// Margin (nats/frame, smoothed) above which a frame's speaker is considered settled.
 const DECISIVE_MARGIN: f32 = 0.5;
 
-fn confidence(margin: &[f32], labels: &[usize], centroids: &[Vec<f32>]) -> f32 {
+/// Share of speech frames whose speaker is settled (see `ResegParams::settled_margin`),
+/// scaled down when the cluster centroids are close.
+fn confidence(settled: usize, labels: &[Label], centroids: &[Vec<f32>]) -> f32 {
     let speech = labels.iter().filter(|&&l| l != NONE).count();
     if centroids.len() < 2 || speech == 0 {
         return if speech == 0 { 0.0 } else { 0.5 };
     }
-    let decisive = margin
-        .iter()
-        .zip(labels)
-        .filter(|(m, l)| **l != NONE && **m >= DECISIVE_MARGIN)
-        .count();
     let closest = centroids
         .iter()
         .enumerate()
@@ -461,5 +466,5 @@ fn confidence(margin: &[f32], labels: &[usize], centroids: &[Vec<f32>]) -> f32 {
         .fold(f32::INFINITY, f32::min);
     // Centroid cosine distance ≥ 0.6 is a clear pair of voices; closer ones scale down.
     let separation = (closest / 0.6).clamp(0.0, 1.0);
-    decisive as f32 / speech as f32 * separation
+    settled as f32 / speech as f32 * separation
 }
