@@ -7,8 +7,10 @@
 //!
 //! Neural pass (when the ONNX models load, see [`models`]): pyannote segmentation-3.0 +
 //! CAM++ on 10 s windows, then the same GMM/Viterbi resegmentation seeded with its labels.
-//! Recordings longer than `neural_max_s` get a fixed budget of evenly spread windows that
-//! seed the frame models for the whole file, so the cost stays bounded. When the windows do
+//! Recordings longer than `neural_max_s` are read once by the segmentation (back-to-back
+//! windows, ~0.04 s per 10 s) to find the speech; only an evenly spread budget of those
+//! windows is embedded, and they seed the frame models that label all of it, so the costly
+//! part stays bounded. When the windows do
 //! not hear the declared voices apart (the neural pass folds them into one, or the
 //! segmentation hears a single local speaker in most windows), the speech is re-clustered
 //! from 1.5 s pieces (see `pieces`; not on long recordings) and the segmentation's
@@ -44,7 +46,7 @@ use crate::pipeline::vad::{VadConfig, detect_speech};
 use features::{Cepstra, embed, standardize, stream_cepstra, windows};
 pub use models::ModelError;
 pub use neural::NeuralParams;
-use reseg::{Label, NONE, ResegParams, resegment};
+use reseg::{Label, NONE, ResegParams, bridge_pauses, resegment};
 
 #[derive(Clone, Debug)]
 pub struct DiarizeOptions {
@@ -57,10 +59,12 @@ pub struct DiarizeOptions {
     pub use_stereo: bool,
     /// Whether to use the neural models (see [`Neural`]).
     pub neural: Neural,
-    /// Recordings longer than this (s) take the classical path in [`Neural::Auto`]: the
-    /// neural path costs 0.05–0.2 s of CPU per second of audio, the classical one ~0.005.
+    /// Recordings longer than this (s) take the long-recording path: the full neural path
+    /// costs 0.05–0.2 s of CPU per second of audio, the long one ~0.007 (segmentation of
+    /// every window, embeddings of a budget of them, frame models for the rest).
     pub neural_max_s: f64,
-    /// Neural windows (10 s each) spent on a recording longer than `neural_max_s`.
+    /// Windows (10 s each) whose speakers are embedded on a recording longer than
+    /// `neural_max_s`.
     pub long_budget_windows: usize,
     pub neural_params: NeuralParams,
 }
@@ -170,13 +174,17 @@ pub fn diarize(
     let Some(m) = models else {
         return Ok(classical);
     };
-    // Long recordings: the neural models see an evenly spread budget of windows and seed the
-    // frame models, which then label the whole recording (see `NeuralParams::max_step_s`).
+    // Long recordings: the segmentation reads every second once (back-to-back windows) to
+    // find the speech, the speaker embeddings an evenly spread budget of those windows; they
+    // seed the frame models, which then label all the speech (see `refine`).
     let long = duration > opts.neural_max_s;
     let mut p = opts.neural_params.clone();
     if long {
-        p.max_windows = opts.long_budget_windows;
-        p.max_step_s = f64::INFINITY;
+        let window_s = models::SEG_WINDOW as f64 / f64::from(ANALYSIS_RATE);
+        p.step_s = window_s;
+        p.max_step_s = window_s;
+        let windows = (duration / window_s).ceil() as usize;
+        p.embed_every = windows.div_ceil(opts.long_budget_windows.max(1)).max(1);
     }
     let out = neural::diarize(m, &audio.mono, opts.num_speakers, opts.max_speakers, &p)?;
     let declared = opts.num_speakers.filter(|&k| k >= 2);
@@ -190,7 +198,15 @@ pub fn diarize(
         declared.is_some() && !long && (folded || out.separated_windows < MIN_SEPARATED_WINDOWS);
     if unheard
         && let Some(k) = declared
-        && let Some(mut split) = split_voices(m, audio, &ceps, &out.turns, k, &classical.turns)?
+        && let Some(mut split) = split_voices(
+            m,
+            audio,
+            &ceps,
+            &out.turns,
+            k,
+            &classical.turns,
+            p.fill_gap_s,
+        )?
     {
         if folded {
             split.confidence = split.confidence.min(DOUBTFUL_COUNT_CONFIDENCE);
@@ -215,8 +231,16 @@ pub fn diarize(
         });
     }
     let turns = if (p.refine || long) && out.num_speakers >= 2 {
-        let extra = long.then_some(mask.as_slice());
-        refine(&ceps, &out.turns, out.num_speakers, extra)
+        let heard = long.then(|| {
+            activity::mask_from_spans(
+                &out.speech,
+                ceps.len(),
+                ceps.hop_seconds,
+                ceps.centre_offset,
+            )
+        });
+        let extra = heard.as_deref();
+        refine(&ceps, &out.turns, out.num_speakers, extra, p.fill_gap_s)
     } else {
         out.turns
     };
@@ -286,13 +310,14 @@ fn split_voices(
     neural: &[SpeakerTurn],
     k: usize,
     classical: &[SpeakerTurn],
+    fill_gap_s: f64,
 ) -> Result<Option<Diarization>, DiarizeError> {
     let speech = crate::eval::timeline::normalize(neural.iter().map(|t| t.span));
     let split = pieces::diarize(m, &audio.mono, &speech, k)?;
     if SpeakerTurn::speaker_count(&split.turns) < 2 || split.separation < MIN_PIECE_SEPARATION {
         return Ok(None);
     }
-    let turns = refine(ceps, &split.turns, k, None);
+    let turns = refine(ceps, &split.turns, k, None, fill_gap_s);
     let num_speakers = SpeakerTurn::speaker_count(&turns);
     Ok(Some(Diarization {
         confidence: agree::agreement(classical, &turns),
@@ -306,13 +331,15 @@ fn split_voices(
 /// Frame-level GMM resegmentation seeded with the neural single-speaker frames: the neural
 /// labels decide who is who, the per-file cepstral models sharpen the boundaries and catch
 /// turns the 10 s windows blurred. Overlapped frames keep the neural second speaker.
-/// `extra_speech` (long recordings) adds speech frames outside the neural windows, which
-/// only the frame models label.
+/// `extra_speech` (long recordings: the segmentation's speech) adds the frames outside the
+/// embedded windows, which only the frame models label. A speaker's short silent pauses are
+/// bridged afterwards, as on the neural frames (`NeuralParams::fill_gap_s`).
 fn refine(
     ceps: &Cepstra,
     turns: &[SpeakerTurn],
     k: usize,
     extra_speech: Option<&[bool]>,
+    fill_gap_s: f64,
 ) -> Vec<SpeakerTurn> {
     let n = ceps.len();
     let mut count = vec![0u8; n];
@@ -337,8 +364,9 @@ fn refine(
             _ => label(k),
         })
         .collect();
-    let r = resegment(ceps, &seeds, k, &reseg_params());
-    let mut out = to_turns(ceps, &r.labels);
+    let mut labels = resegment(ceps, &seeds, k, &reseg_params()).labels;
+    bridge_pauses(&mut labels, (fill_gap_s / ceps.hop_seconds) as usize);
+    let mut out = to_turns(ceps, &labels);
     let overlapped: Vec<SpeakerTurn> = turns
         .iter()
         .flat_map(|t| {

@@ -14,8 +14,7 @@ use crate::pipeline::types::{Span, SpeakerTurn};
 pub struct NeuralParams {
     /// Shortest window step in seconds (windows are 10 s long); longer recordings use a
     /// longer step so that about `max_windows` windows cover them (never above
-    /// `max_step_s`; a step above 10 s leaves gaps between the windows: the sparse,
-    /// budgeted mode of long recordings).
+    /// `max_step_s`).
     pub step_s: f64,
     pub max_windows: usize,
     pub max_step_s: f64,
@@ -31,6 +30,10 @@ pub struct NeuralParams {
     pub fill_gap_s: f64,
     /// Sharpen the neural turns with the classical GMM resegmentation.
     pub refine: bool,
+    /// Embed the local speakers of every `embed_every`-th window only; the other windows
+    /// contribute their speech activity (see [`NeuralOutput::speech`]) but no turns. Long
+    /// recordings: speech found everywhere, voices learnt from a bounded budget.
+    pub embed_every: usize,
 }
 
 impl Default for NeuralParams {
@@ -44,6 +47,7 @@ impl Default for NeuralParams {
             distinct: 0.7,
             fill_gap_s: 1.5,
             refine: true,
+            embed_every: 1,
         }
     }
 }
@@ -57,8 +61,8 @@ struct Local {
 pub struct NeuralOutput {
     pub turns: Vec<SpeakerTurn>,
     pub num_speakers: usize,
-    /// The analysed windows (all of the recording unless the step exceeds 10 s).
-    pub covered: Vec<Span>,
+    /// Where any window heard speech, embedded or not (unbridged).
+    pub speech: Vec<Span>,
     /// Share of the windows in which the segmentation heard two or more local speakers, each
     /// for at least [`SEPARATED_LOCAL_S`]: low when one person holds the floor, or when the
     /// model hears every voice as one local speaker (far-field AMI dev00: 3 of 22 windows,
@@ -72,15 +76,12 @@ pub struct NeuralOutput {
 impl NeuralOutput {
     /// Regions where [`Self::overlap_probability`] reaches `threshold`.
     pub fn detected_overlaps(&self, threshold: f32) -> Vec<Span> {
-        crate::eval::timeline::normalize(
+        frame_spans(
             self.overlap_probability
                 .iter()
                 .enumerate()
                 .filter(|(_, p)| **p >= threshold)
-                .map(|(f, _)| Span {
-                    start: frame_time(f).max(0.0),
-                    end: frame_time(f + 1),
-                }),
+                .map(|(f, _)| f),
         )
     }
 }
@@ -156,23 +157,29 @@ pub fn diarize(
     let mut embs: Vec<(usize, usize, Vec<f32>)> = Vec::new();
     let mut start = 0usize;
     let mut overlap = OverlapMean::new(total_frames);
-    loop {
+    let mut speech = vec![false; total_frames];
+    for window in 0.. {
         let a = start * SEG_STEP;
         let win = &x[a.min(x.len())..(a + SEG_WINDOW).min(x.len())];
         let y = models.segment(win)?;
         overlap.add(start, &y);
         let active = decode(&y);
-        for s in 0..3 {
-            if let Some(f) = speaker_fbank(&fb, win, &active, s, p) {
-                let mut e = models.embed(&f)?;
-                normalize(&mut e);
-                embs.push((locals.len(), s, e));
-            }
+        for (heard, a) in speech.iter_mut().skip(start).zip(&active) {
+            *heard |= a.iter().any(|&v| v);
         }
-        locals.push(Local {
-            start_frame: start,
-            active,
-        });
+        if window % p.embed_every.max(1) == 0 {
+            for s in 0..3 {
+                if let Some(f) = speaker_fbank(&fb, win, &active, s, p) {
+                    let mut e = models.embed(&f)?;
+                    normalize(&mut e);
+                    embs.push((locals.len(), s, e));
+                }
+            }
+            locals.push(Local {
+                start_frame: start,
+                active,
+            });
+        }
         if a + SEG_WINDOW >= x.len() {
             break;
         }
@@ -187,16 +194,13 @@ pub fn diarize(
     let mut out = to_output(&frames, kk);
     out.separated_windows = separated_share(&locals);
     out.overlap_probability = overlap.mean();
-    out.covered = locals
-        .iter()
-        .map(|l| {
-            let start = (l.start_frame * SEG_STEP) as f64 / 16_000.0;
-            Span {
-                start,
-                end: (start + SEG_WINDOW as f64 / 16_000.0).min(duration),
-            }
-        })
-        .collect();
+    out.speech = frame_spans(
+        speech
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s)
+            .map(|(f, _)| f),
+    );
     Ok(out)
 }
 
@@ -470,6 +474,14 @@ fn fill_gaps(frames: &mut [u32], k: usize, max: usize) {
     }
 }
 
+/// The time the given model frames cover, as merged spans on the recording's clock.
+fn frame_spans(frames: impl IntoIterator<Item = usize>) -> Vec<Span> {
+    crate::eval::timeline::normalize(frames.into_iter().map(|f| Span {
+        start: frame_time(f).max(0.0),
+        end: frame_time(f + 1),
+    }))
+}
+
 fn to_output(frames: &[u32], k: usize) -> NeuralOutput {
     let mut turns = Vec::new();
     for c in 0..k {
@@ -495,7 +507,7 @@ fn to_output(frames: &[u32], k: usize) -> NeuralOutput {
     NeuralOutput {
         turns,
         num_speakers,
-        covered: Vec::new(),
+        speech: Vec::new(),
         separated_windows: 0.0,
         overlap_probability: Vec::new(),
     }

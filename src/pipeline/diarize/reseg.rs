@@ -70,6 +70,26 @@ pub fn resegment(ceps: &Cepstra, init: &[Label], k: usize, p: &ResegParams) -> R
     Reseg { labels, settled }
 }
 
+/// Fills silent pauses of at most `max` frames between two frames of the same speaker with
+/// that speaker: a breath inside a sentence is speech to annotators and to a coach.
+pub fn bridge_pauses(labels: &mut [Label], max: usize) {
+    let mut last: Option<usize> = None;
+    for i in 0..labels.len() {
+        if labels[i] == NONE {
+            continue;
+        }
+        if let Some(l) = last
+            && i - l > 1
+            && i - l - 1 <= max
+            && labels[l] == labels[i]
+        {
+            let speaker = labels[i];
+            labels[l + 1..i].iter_mut().for_each(|x| *x = speaker);
+        }
+        last = Some(i);
+    }
+}
+
 /// Maximal ranges of speech frames.
 fn speech_runs(labels: &[Label]) -> Vec<Range<usize>> {
     let mut runs = Vec::new();
@@ -208,6 +228,13 @@ mod tests {
         let path = viterbi(&ll("aaaaaaaaaaaaaaabaaaaaaaaaabbbbbbbbbbbbbbb"), 2, 3.0);
         let expected: Vec<Label> = [vec![0; 26], vec![1; 15]].concat();
         assert_eq!(path, expected);
+    }
+
+    #[test]
+    fn bridges_short_pauses_of_one_speaker_only() {
+        let mut labels = [0, NONE, NONE, 0, NONE, 1, NONE, NONE, NONE, 1];
+        bridge_pauses(&mut labels, 2);
+        assert_eq!(labels, [0, 0, 0, 0, NONE, 1, NONE, NONE, NONE, 1]);
     }
 
     #[test]
