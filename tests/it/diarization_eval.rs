@@ -87,12 +87,13 @@ fn ami_two_speaker_excerpts_stay_under_the_floor() {
         return;
     }
     // Measured (full / nist / TRE): dev00 19.80 / 9.87 / 1.25 (the segmentation hears one
-    // local speaker per window; 1.5 s pieces split the voices), dev01 30.57 / 12.98 / 6.54
-    // (the neural pass finds one voice; the pieces split it), trn03 0.49 / 0.00 / 0.48 (one
+    // local speaker per window; 1.5 s pieces split the voices), dev01 24.93 / 7.38 / 0.93
+    // (the neural pass finds one voice; the pieces, embedded without the overlapped frames,
+    // split it; 30.57 / 12.98 / 6.54 with them), trn03 0.49 / 0.00 / 0.48 (one
     // voice for 29 s: the pieces' split is refused as one voice cut in two).
     for (name, full, nist, tre) in [
         ("ami_debug/dev00", 21.5, 11.0, 2.0),
-        ("ami_debug/dev01", 32.5, 14.5, 7.5),
+        ("ami_debug/dev01", 26.5, 9.0, 2.0),
         ("ami_debug/trn03", 1.5, 0.5, 1.0),
     ] {
         let Some(s) = scored(name) else { return };
@@ -110,8 +111,9 @@ fn confidence_withholds_the_worst_two_speaker_excerpt() {
     else {
         return;
     };
-    // dev01 (13 % nist but a forced split, talk ratio 6.5 pp off) must score below the gate of
-    // `measure`, the sample (0 %) above it.
+    // dev01 (a split the window pass did not hear: it found one voice) must score below the
+    // gate of `measure`, the sample (0 %) above it. The split is right now (talk ratio
+    // 0.9 pp off), but the count stays in doubt; see `DOUBTFUL_COUNT_CONFIDENCE`.
     use vibeinsight::pipeline::measure::{MIN_CONFIDENCE, measure};
     assert!(bad.diarization.confidence < good.diarization.confidence);
     let m = measure(&bad.diarization, bad.duration_s);

@@ -52,6 +52,11 @@ impl Fbank {
         }
     }
 
+    /// Offset (s) of row `j`'s window centre from the first sample.
+    pub fn centre_s(j: usize) -> f64 {
+        (j * HOP + WIN / 2) as f64 / 16_000.0
+    }
+
     /// Number of frames Kaldi produces for `n` samples (edges snipped).
     pub fn frames_for(n: usize) -> usize {
         if n < WIN { 0 } else { 1 + (n - WIN) / HOP }
