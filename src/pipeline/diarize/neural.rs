@@ -7,7 +7,9 @@
 
 use super::cluster::{cut_k, dot};
 use super::fbank::{Fbank, N_BINS};
-use super::models::{ModelError, Models, POWERSET, SEG_FIELD, SEG_FRAMES, SEG_STEP, SEG_WINDOW};
+use super::models::{
+    ModelError, Models, POWERSET, SEG_BATCH, SEG_FIELD, SEG_FRAMES, SEG_STEP, SEG_WINDOW,
+};
 use crate::pipeline::types::{Span, SpeakerTurn};
 
 #[derive(Clone, Debug)]
@@ -155,19 +157,25 @@ pub fn diarize(
     let fb = Fbank::new();
     let mut locals = Vec::new();
     let mut embs: Vec<(usize, usize, Vec<f32>)> = Vec::new();
-    let mut start = 0usize;
     let mut overlap = OverlapMean::new(total_frames);
     let mut speech = vec![false; total_frames];
-    for window in 0.. {
-        let a = start * SEG_STEP;
-        let win = &x[a.min(x.len())..(a + SEG_WINDOW).min(x.len())];
-        let y = models.segment(win)?;
-        overlap.add(start, &y);
-        let active = decode(&y);
-        for (heard, a) in speech.iter_mut().skip(start).zip(&active) {
-            *heard |= a.iter().any(|&v| v);
-        }
-        if window % p.embed_every.max(1) == 0 {
+    let starts = window_starts(x.len(), step);
+    let window_at = |start: usize| {
+        let a = (start * SEG_STEP).min(x.len());
+        &x[a..(a + SEG_WINDOW).min(x.len())]
+    };
+    for (b, batch) in starts.chunks(SEG_BATCH).enumerate() {
+        let wins: Vec<&[f32]> = batch.iter().map(|&s| window_at(s)).collect();
+        let ys = models.segment(&wins)?;
+        for (i, ((&start, win), y)) in batch.iter().zip(&wins).zip(ys).enumerate() {
+            overlap.add(start, &y);
+            let active = decode(&y);
+            for (heard, a) in speech.iter_mut().skip(start).zip(&active) {
+                *heard |= a.iter().any(|&v| v);
+            }
+            if !(b * SEG_BATCH + i).is_multiple_of(p.embed_every.max(1)) {
+                continue;
+            }
             for s in 0..3 {
                 if let Some(f) = speaker_fbank(&fb, win, &active, s, p) {
                     let mut e = models.embed(&f)?;
@@ -180,10 +188,6 @@ pub fn diarize(
                 active,
             });
         }
-        if a + SEG_WINDOW >= x.len() {
-            break;
-        }
-        start += step;
     }
     let vectors: Vec<Vec<f32>> = embs.iter().map(|e| e.2.clone()).collect();
     let centroids = cluster(&vectors, k, max_k, p.distinct);
@@ -202,6 +206,17 @@ pub fn diarize(
             .map(|(f, _)| f),
     );
     Ok(out)
+}
+
+/// First model frame of each window: every `step` frames until a window reaches the end.
+fn window_starts(samples: usize, step: usize) -> Vec<usize> {
+    let mut starts = vec![0];
+    while let Some(&last) = starts.last()
+        && last * SEG_STEP + SEG_WINDOW < samples
+    {
+        starts.push(last + step);
+    }
+    starts
 }
 
 fn separated_share(locals: &[Local]) -> f64 {
@@ -526,6 +541,17 @@ mod tests {
             start_frame: 0,
             active,
         }
+    }
+
+    #[test]
+    fn windows_step_until_one_reaches_the_end() {
+        let step = 5;
+        let frames = |n: usize| n * SEG_STEP;
+        assert_eq!(window_starts(SEG_WINDOW, step), vec![0]);
+        assert_eq!(window_starts(SEG_WINDOW + 1, step), vec![0, 5]);
+        let end = frames(10) + SEG_WINDOW;
+        assert_eq!(window_starts(end, step), vec![0, 5, 10]);
+        assert_eq!(window_starts(end + 1, step), vec![0, 5, 10, 15]);
     }
 
     #[test]
