@@ -4,6 +4,9 @@
 //! - [`Convention::Full`]: no collar, overlapping reference speech scored (pyannote tables).
 //! - [`Convention::Nist`]: 0.25 s removed on EACH side of every reference boundary (md-eval's
 //!   "collar 0.25", pyannote.metrics `collar=0.5`), reference overlap excluded.
+//! - [`Convention::Peers`]: as `Nist` with 0.125 s on each side: pyannote.metrics
+//!   `collar=0.25`, the scoring of `shared/data/PEERS.md` (its sherpa-onnx figures reproduce
+//!   to the digit this way, not with `Nist`), so a comparison with the peers is like for like.
 //!
 //! The time is cut into elementary segments at every boundary; in a segment of length `d`
 //! with `R` reference and `H` hypothesis speakers of which `C` are correctly mapped pairs:
@@ -23,6 +26,7 @@ use crate::pipeline::types::{Span, SpeakerTurn};
 pub enum Convention {
     Full,
     Nist,
+    Peers,
 }
 
 impl Convention {
@@ -30,10 +34,11 @@ impl Convention {
         match self {
             Convention::Full => 0.0,
             Convention::Nist => 0.25,
+            Convention::Peers => 0.125,
         }
     }
     fn skip_overlap(self) -> bool {
-        matches!(self, Convention::Nist)
+        matches!(self, Convention::Nist | Convention::Peers)
     }
 }
 

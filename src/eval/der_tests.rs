@@ -36,6 +36,12 @@ fn late_switch_is_confusion() {
     close(nist.total, 19.0);
     close(nist.confusion, 1.75);
     close(nist.der(), 1.75 / 19.0);
+    // peers (pyannote collar=0.25): 0.125 s each side leaves 9.75 + 9.75 = 19.5 s;
+    // confusion [10.125,12) = 1.875 s.
+    let peers = score(&reference, &hyp, None, Convention::Peers);
+    close(peers.total, 19.5);
+    close(peers.confusion, 1.875);
+    close(peers.der(), 1.875 / 19.5);
 }
 
 #[test]

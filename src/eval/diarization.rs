@@ -35,6 +35,8 @@ pub struct FileScore {
     pub diarization: Diarization,
     pub full: DerReport,
     pub nist: DerReport,
+    /// Scored as `shared/data/PEERS.md` scores the peers (see [`Convention::Peers`]).
+    pub peers: DerReport,
     /// Percentage points, see [`talk_ratio_error`].
     pub talk_ratio_error: f64,
     /// Decode excluded: VAD + diarization only.
@@ -104,6 +106,7 @@ pub fn score_item(item: &EvalItem, audio: &AnalysisAudio, timed: Timed) -> FileS
         ref_speakers: reference_speakers(&item.turns),
         full: score(&item.turns, turns, uem, Convention::Full),
         nist: score(&item.turns, turns, uem, Convention::Nist),
+        peers: score(&item.turns, turns, uem, Convention::Peers),
         talk_ratio_error: talk_ratio_error(&item.turns, turns, uem),
         wall_s: timed.wall_s,
         diarization: timed.diarization,
@@ -119,21 +122,32 @@ pub fn mode_name(mode: Mode) -> &'static str {
     }
 }
 
-/// Fixed-width table: DER full and nist, nist miss / false alarm / confusion, talk-ratio
-/// error (pp), speakers found / reference, confidence, wall time, mode.
+/// Fixed-width table: DER full, nist and as PEERS.md scores, nist miss / false alarm /
+/// confusion, talk-ratio error (pp), speakers found / reference, confidence, wall time, mode.
 pub fn table(rows: &[FileScore]) -> String {
     let mut out = format!(
-        "{:<28} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6} {:>5} {:>5} {:>7}  mode\n",
-        "file", "DERfull", "DERnist", "miss", "FA", "conf", "TRE", "spk", "cnf", "wall_s"
+        "{:<28} {:>7} {:>7} {:>8} {:>6} {:>6} {:>6} {:>6} {:>5} {:>5} {:>7}  mode\n",
+        "file",
+        "DERfull",
+        "DERnist",
+        "DERpeers",
+        "miss",
+        "FA",
+        "conf",
+        "TRE",
+        "spk",
+        "cnf",
+        "wall_s"
     );
     for r in rows {
         let pct = |x: f64| 100.0 * x;
         let _ = writeln!(
             out,
-            "{:<28} {:>7.2} {:>7.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>2}/{:<2} {:>5.2} {:>7.2}  {}",
+            "{:<28} {:>7.2} {:>7.2} {:>8.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>2}/{:<2} {:>5.2} {:>7.2}  {}",
             r.name,
             pct(r.full.der()),
             pct(r.nist.der()),
+            pct(r.peers.der()),
             pct(r.nist.rate(r.nist.miss)),
             pct(r.nist.rate(r.nist.false_alarm)),
             pct(r.nist.rate(r.nist.confusion)),

@@ -204,7 +204,7 @@ pub fn diarize(
         if folded {
             split.confidence = split.confidence.min(DOUBTFUL_COUNT_CONFIDENCE);
         }
-        return Ok(with_overlap_regions(split));
+        return Ok(tidy(split));
     }
     // Neither the windows nor the pieces heard the declared voices apart: the declared count
     // is in doubt (a recording of one voice, or one that holds the floor throughout).
@@ -250,7 +250,7 @@ pub fn diarize(
         num_speakers,
         mode: Mode::Neural,
     };
-    Ok(with_overlap_regions(found))
+    Ok(tidy(found))
 }
 
 /// Pair-class probability (see `overlap`) from which a frame counts as overlapped speech
@@ -264,11 +264,20 @@ pub fn diarize(
 /// false alarms there (pyannote sample DER nist 0.00 → 1.60 %).
 const OVERLAP_THRESHOLD: f32 = 0.25;
 
-/// `d` with `overlaps` set to where its turns overlap.
-fn with_overlap_regions(d: Diarization) -> Diarization {
+/// `d` with each speaker's turns merged where they touch or overlap (the overlap passes lay
+/// a speaker's overlap turns over its resegmented ones; an RTTM scorer would count both) and
+/// `overlaps` set to where different speakers' turns overlap.
+fn tidy(d: Diarization) -> Diarization {
     let sets = crate::eval::timeline::by_speaker(&d.turns);
+    let mut turns: Vec<SpeakerTurn> = sets
+        .iter()
+        .enumerate()
+        .flat_map(|(speaker, spans)| spans.iter().map(move |&span| SpeakerTurn { speaker, span }))
+        .collect();
+    turns.sort_by(|a, b| a.span.start.total_cmp(&b.span.start));
     Diarization {
         overlaps: crate::eval::timeline::overlap_regions(&sets),
+        turns,
         ..d
     }
 }

@@ -26,6 +26,20 @@ fn neural_path_diarizes_the_telephone_sample() {
     assert_eq!(d.mode, Mode::Neural);
     assert_eq!(d.num_speakers, 2);
     assert!(!d.overlaps.is_empty(), "the sample has 1.9 s of overlap");
+    // The RTTM a standard scorer reads: one speaker's turns never overlap each other (two
+    // overlapping lines of one label count as two voices in pyannote.metrics).
+    for pair in d.turns.windows(2) {
+        assert!(
+            pair[0].span.start <= pair[1].span.start,
+            "turns sorted by start"
+        );
+    }
+    for (i, a) in d.turns.iter().enumerate() {
+        let same = d.turns[i + 1..].iter().filter(|b| b.speaker == a.speaker);
+        for b in same {
+            assert!(b.span.start >= a.span.end, "{a:?} overlaps {b:?}");
+        }
+    }
     let refs = parse_rttm(&std::fs::read_to_string(sample.join("sample.rttm")).unwrap()).unwrap();
     let reference = lookup(&refs, "sample").expect("sample in rttm");
     let nist = score(reference, &d.turns, None, Convention::Nist);
