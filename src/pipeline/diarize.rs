@@ -10,10 +10,10 @@
 //! Recordings longer than `neural_max_s` are read once by the segmentation (back-to-back
 //! windows, ~0.04 s per 10 s) to find the speech; only an evenly spread budget of those
 //! windows is embedded, and they seed the frame models that label all of it, so the costly
-//! part stays bounded. When the windows do
-//! not hear the declared voices apart (the neural pass folds them into one, or the
-//! segmentation hears a single local speaker in most windows), the speech is re-clustered
-//! from 1.5 s pieces (see `pieces`; not on long recordings) and the segmentation's
+//! part stays bounded. When the windows do not hear the declared voices apart (the neural
+//! pass folds them into one, or the segmentation hears a single local speaker in most
+//! windows), the speech is re-clustered from 1.5 s pieces (see `pieces`; not on long
+//! recordings; embedded without the overlapped frames) and the segmentation's
 //! pair-class probability marks the overlaps (see `overlap`); when the pieces do not hear
 //! distinct voices either, a folded answer falls back to the classical one.
 //! Dual-channel recordings (one person per channel) are detected from the channel levels

@@ -2,8 +2,9 @@
 //! clustering folded a declared speaker into another (AMI dev01: a second voice that only
 //! ever speaks 0.5–2.5 s at a time and overlaps the first inside every window, so no window
 //! yields a clean embedding of it). Here every 1.5 s piece of speech (hop 0.75 s) gets its own
-//! CAM++ embedding; the pieces are clustered at the declared count and every 10 ms frame takes
-//! the majority label of the pieces that cover it.
+//! CAM++ embedding, from its frames outside the detected overlaps; the pieces are clustered at
+//! the declared count and every 10 ms frame takes the majority label of the pieces that cover
+//! it.
 
 use super::cluster::{cluster, dot};
 use super::fbank::{Fbank, N_BINS};
