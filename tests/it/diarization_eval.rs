@@ -103,7 +103,7 @@ fn ami_two_speaker_excerpts_stay_under_the_floor() {
 }
 
 #[test]
-fn confidence_withholds_the_worst_two_speaker_excerpt() {
+fn a_split_the_windows_did_not_hear_is_withheld() {
     if !neural_ready() {
         return;
     }
