@@ -135,10 +135,15 @@ pub fn smooth_runs(decisions: &mut [bool], min_run: usize, min_gap: usize) {
 
 /// Index ranges of maximal runs equal to `value`.
 pub fn runs_of(decisions: &[bool], value: bool) -> Vec<Range<usize>> {
+    runs_where(decisions, |&d| d == value)
+}
+
+/// Index ranges of maximal runs of items for which `keep` holds.
+pub fn runs_where<T>(items: &[T], keep: impl Fn(&T) -> bool) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start = None;
-    for (i, &d) in decisions.iter().enumerate() {
-        match (d == value, start) {
+    for (i, item) in items.iter().enumerate() {
+        match (keep(item), start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
                 out.push(s..i);
@@ -148,7 +153,7 @@ pub fn runs_of(decisions: &[bool], value: bool) -> Vec<Range<usize>> {
         }
     }
     if let Some(s) = start {
-        out.push(s..decisions.len());
+        out.push(s..items.len());
     }
     out
 }

@@ -12,6 +12,7 @@ use std::ops::Range;
 
 use super::features::Cepstra;
 use super::gmm::Gmm;
+use crate::dsp::vad::runs_where;
 
 /// A frame's speaker; `NONE` outside speech. Speakers are few (`max_speakers` ≤ 8).
 pub type Label = u8;
@@ -50,7 +51,7 @@ pub fn resegment(ceps: &Cepstra, init: &[Label], k: usize, p: &ResegParams) -> R
             .for_each(|l| *l = 0);
         return Reseg { labels, settled: 0 };
     }
-    let runs = speech_runs(init);
+    let runs = runs_where(init, |&l| l != NONE);
     let mut settled = 0;
     for _ in 0..p.passes {
         let models: Vec<Gmm> = (0..k)
@@ -88,24 +89,6 @@ pub fn bridge_pauses(labels: &mut [Label], max: usize) {
         }
         last = Some(i);
     }
-}
-
-/// Maximal ranges of speech frames.
-fn speech_runs(labels: &[Label]) -> Vec<Range<usize>> {
-    let mut runs = Vec::new();
-    let mut i = 0;
-    while i < labels.len() {
-        if labels[i] == NONE {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < labels.len() && labels[i] != NONE {
-            i += 1;
-        }
-        runs.push(start..i);
-    }
-    runs
 }
 
 /// Frames labelled `speaker`, at most `max` of them, evenly spread.
@@ -240,7 +223,7 @@ mod tests {
     #[test]
     fn speech_runs_split_at_unlabelled_frames() {
         let labels = [NONE, 0, 1, 2, NONE, NONE, 1, NONE, 0];
-        assert_eq!(speech_runs(&labels), vec![1..4, 6..7, 8..9]);
+        assert_eq!(runs_where(&labels, |&l| l != NONE), vec![1..4, 6..7, 8..9]);
     }
 
     #[test]
