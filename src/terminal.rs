@@ -39,10 +39,11 @@ impl ProgressSink for TerminalProgress {
 }
 
 /// Runs the whole analysis on `file` and writes `report.json` (and `report.html` when the
-/// measurements allowed an assessment) into `out`.
+/// measurements allowed an assessment) into `out`. A judgement that could not be produced
+/// (invalid answer, provider unreachable) is reported in both files, not as an error.
 ///
 /// # Errors
-/// The file cannot be analysed (the error says why) or the report cannot be written.
+/// The measured part fails (the error says why) or the report cannot be written.
 pub async fn analyze(
     settings: &Settings,
     file: &Path,
@@ -110,6 +111,12 @@ fn write_report(outcome: &Outcome, language: Language, out: &Path) -> anyhow::Re
         pipeline_version: env!("CARGO_PKG_VERSION"),
         generated_at: &generated_at,
     };
-    report::write(out, &input)?;
+    let written = report::write(out, &input)?;
+    if let Some(reason) = &written.judgement.reason {
+        eprintln!("judgement {}: {reason}", written.judgement.status);
+        for problem in &written.judgement.reasons {
+            eprintln!("  - {problem}");
+        }
+    }
     Ok(out.join("report.html"))
 }

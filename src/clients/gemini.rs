@@ -1,5 +1,9 @@
 //! Gemini `generateContent` with a declared JSON schema (`responseJsonSchema`).
 //!
+//! The answer streams (`streamGenerateContent?alt=sse`): each event is a partial
+//! `GenerateContentResponse` whose text parts continue the answer; the last carries the
+//! finish reason and the final usage.
+//!
 //! The key travels in the `x-goog-api-key` header, never in the URL, so it cannot leak
 //! through reqwest's error messages (which print the URL) or access logs.
 
@@ -11,7 +15,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::llm::{LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage, send_json};
+use super::llm::{
+    Answer, LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage, Written, send_streaming,
+};
 
 const PROVIDER: &str = "gemini";
 pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com/v1beta";
@@ -45,17 +51,30 @@ impl GeminiClient {
     }
 
     fn endpoint(&self) -> String {
-        format!("{}/models/{}:generateContent", self.base_url, self.model)
+        format!(
+            "{}/models/{}:streamGenerateContent?alt=sse",
+            self.base_url, self.model
+        )
     }
 
-    async fn call(&self, req: &LlmRequest) -> Result<LlmResponse, LlmError> {
+    async fn call(&self, req: &LlmRequest, written: Written<'_>) -> Result<LlmResponse, LlmError> {
         let request = self
             .http
             .post(self.endpoint())
             .header("x-goog-api-key", self.key.expose_secret())
             .json(&GenerateRequest::new(req));
-        let parsed: GenerateResponse =
-            send_json(PROVIDER, request, "a GenerateContentResponse").await?;
+        let answer = send_streaming(
+            PROVIDER,
+            request,
+            "a GenerateContentResponse",
+            GenerateResponse::text_len,
+            written,
+        )
+        .await?;
+        let parsed = match answer {
+            Answer::Whole(whole) => whole,
+            Answer::Chunks(chunks) => GenerateResponse::from_chunks(chunks),
+        };
         parsed.into_response(&self.model)
     }
 }
@@ -67,8 +86,12 @@ impl LlmProvider for GeminiClient {
     fn model(&self) -> &str {
         &self.model
     }
-    fn generate<'a>(&'a self, req: &'a LlmRequest) -> BoxFuture<'a, Result<LlmResponse, LlmError>> {
-        self.call(req).boxed()
+    fn generate<'a>(
+        &'a self,
+        req: &'a LlmRequest,
+        written: Written<'a>,
+    ) -> BoxFuture<'a, Result<LlmResponse, LlmError>> {
+        self.call(req, written).boxed()
     }
 }
 
@@ -175,6 +198,42 @@ const BLOCKING_FINISH: &[&str] = &[
 ];
 
 impl GenerateResponse {
+    fn answer_parts(&self) -> impl Iterator<Item = &str> {
+        let content = self.candidates.first().and_then(|c| c.content.as_ref());
+        content
+            .into_iter()
+            .flat_map(|c| &c.parts)
+            .filter(|p| p.thought != Some(true))
+            .filter_map(|p| p.text.as_deref())
+    }
+
+    fn text_len(&self) -> usize {
+        self.answer_parts().map(|t| t.chars().count()).sum()
+    }
+
+    /// The whole answer from its streamed pieces: parts appended, the last finish reason,
+    /// usage and model version kept (Gemini repeats the running totals in each event).
+    fn from_chunks(chunks: Vec<GenerateResponse>) -> GenerateResponse {
+        let mut whole = GenerateResponse::default();
+        let mut candidate = Candidate {
+            content: Some(CandidateContent::default()),
+            finish_reason: None,
+        };
+        for mut chunk in chunks {
+            whole.prompt_feedback = chunk.prompt_feedback.take().or(whole.prompt_feedback);
+            whole.usage_metadata = chunk.usage_metadata.take().or(whole.usage_metadata);
+            whole.model_version = chunk.model_version.take().or(whole.model_version);
+            if let Some(first) = chunk.candidates.into_iter().next() {
+                candidate.finish_reason = first.finish_reason.or(candidate.finish_reason);
+                if let (Some(into), Some(from)) = (candidate.content.as_mut(), first.content) {
+                    into.parts.extend(from.parts);
+                }
+            }
+        }
+        whole.candidates.push(candidate);
+        whole
+    }
+
     fn into_response(self, configured_model: &str) -> Result<LlmResponse, LlmError> {
         if let Some(reason) = self.prompt_feedback.and_then(|f| f.block_reason) {
             return Err(LlmError::Blocked {

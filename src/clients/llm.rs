@@ -4,7 +4,12 @@
 //! [`LlmRequest`] whose answer must follow a JSON schema, and return the raw JSON text plus
 //! token usage. Errors are split into transient (retry the job later) and permanent (fail
 //! the job), because that is the only distinction the worker's retry policy needs.
+//!
+//! Answers are streamed (server-sent events) so the progress row can move while the model
+//! writes: a judgement takes seconds at a hosted API and minutes on a small local server.
+//! A server that ignores the stream request and answers with one JSON body is read as such.
 
+use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -102,29 +107,114 @@ pub fn status_class(status: u16) -> ErrorClass {
     }
 }
 
-/// Sends one request and parses a 2xx body as `T` (`what` names it in the error); the
-/// status and envelope handling both providers share.
-pub(super) async fn send_json<T: DeserializeOwned>(
+/// How much of the answer has arrived, in characters; called as chunks arrive.
+pub type Written<'a> = &'a (dyn Fn(usize) + Sync);
+
+/// One answer as the server sent it: the JSON payloads of a server-sent event stream, in
+/// order, or the one JSON body of a server that does not stream.
+pub(super) enum Answer<Chunk, Whole> {
+    Chunks(Vec<Chunk>),
+    Whole(Whole),
+}
+
+/// Sends a streaming request and collects its events, parsing each `data:` payload as `C`
+/// (a whole body as `W`) and reporting the running answer length (`text_of` measures one
+/// chunk) to `written`.
+pub(super) async fn send_streaming<C: DeserializeOwned, W: DeserializeOwned>(
     provider: &'static str,
     request: reqwest::RequestBuilder,
     what: &str,
-) -> Result<T, LlmError> {
+    text_of: impl Fn(&C) -> usize,
+    written: Written<'_>,
+) -> Result<Answer<C, W>, LlmError> {
     let transport = |source| LlmError::Transport { provider, source };
     let response = request.send().await.map_err(transport)?;
-    let status = response.status().as_u16();
-    let body = response.text().await.map_err(transport)?;
+    let is_stream = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if !is_stream || !response.status().is_success() {
+        let status = response.status().as_u16();
+        let body = response.text().await.map_err(transport)?;
+        return whole_body(provider, status, &body, what).map(Answer::Whole);
+    }
+    let mut events = SseEvents::default();
+    let mut chunks = Vec::new();
+    let mut chars = 0;
+    let mut body = response.bytes_stream();
+    while let Some(bytes) = body.next().await {
+        events.push(&bytes.map_err(transport)?);
+        for payload in events.drain() {
+            let chunk: C = serde_json::from_str(&payload).map_err(|e| LlmError::Protocol {
+                provider,
+                reason: format!("stream event is not {what}: {e}"),
+            })?;
+            chars += text_of(&chunk);
+            written(chars);
+            chunks.push(chunk);
+        }
+    }
+    Ok(Answer::Chunks(chunks))
+}
+
+fn whole_body<T: DeserializeOwned>(
+    provider: &'static str,
+    status: u16,
+    body: &str,
+    what: &str,
+) -> Result<T, LlmError> {
     if !(200..300).contains(&status) {
-        let message = error_message(&body);
+        let message = error_message(body);
         return Err(LlmError::Status {
             provider,
             status,
             message,
         });
     }
-    serde_json::from_str(&body).map_err(|e| LlmError::Protocol {
+    serde_json::from_str(body).map_err(|e| LlmError::Protocol {
         provider,
         reason: format!("body is not {what}: {e}"),
     })
+}
+
+/// Splits a byte stream into server-sent events and yields their `data` payloads (the
+/// `[DONE]` sentinel of OpenAI's protocol ends the stream and is not a payload).
+#[derive(Default)]
+struct SseEvents {
+    pending: String,
+    ready: Vec<String>,
+    raw: Vec<u8>,
+}
+
+impl SseEvents {
+    fn push(&mut self, bytes: &[u8]) {
+        // A chunk may end inside a multi-byte character: keep the tail until it completes.
+        self.raw.extend_from_slice(bytes);
+        let valid = match std::str::from_utf8(&self.raw) {
+            Ok(text) => text.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        let text: Vec<u8> = self.raw.drain(..valid).collect();
+        self.pending
+            .push_str(&String::from_utf8_lossy(&text).replace("\r\n", "\n"));
+        while let Some(end) = self.pending.find("\n\n") {
+            let event: String = self.pending.drain(..end + 2).collect();
+            let data: Vec<&str> = event
+                .lines()
+                .filter_map(|line| line.strip_prefix("data:"))
+                .map(str::trim_start)
+                .collect();
+            let payload = data.join("\n");
+            if !payload.is_empty() && payload != "[DONE]" {
+                self.ready.push(payload);
+            }
+        }
+    }
+
+    fn drain(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.ready)
+    }
 }
 
 /// Pulls a readable message out of an error body without assuming it is JSON.
@@ -161,9 +251,36 @@ pub trait LlmProvider: Send + Sync {
     fn name(&self) -> &'static str;
     /// The configured model identifier.
     fn model(&self) -> &str;
-    /// Runs one request.
+    /// Runs one request, reporting the answer's length to `written` as it arrives.
     ///
     /// # Errors
     /// [`LlmError`]; use [`LlmError::class`] to decide whether to retry.
-    fn generate<'a>(&'a self, req: &'a LlmRequest) -> BoxFuture<'a, Result<LlmResponse, LlmError>>;
+    fn generate<'a>(
+        &'a self,
+        req: &'a LlmRequest,
+        written: Written<'a>,
+    ) -> BoxFuture<'a, Result<LlmResponse, LlmError>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SseEvents;
+
+    #[test]
+    fn events_are_split_on_blank_lines_whatever_the_chunking() {
+        let stream = "data: {\"a\":\"こんにちは\"}\r\n\r\n: keep-alive\n\ndata: {\"b\":1}\n\ndata: [DONE]\n\n";
+        let bytes = stream.as_bytes();
+        for cut in 1..bytes.len() {
+            let mut events = SseEvents::default();
+            events.push(&bytes[..cut]);
+            let mut got = events.drain();
+            events.push(&bytes[cut..]);
+            got.extend(events.drain());
+            assert_eq!(
+                got,
+                ["{\"a\":\"こんにちは\"}", "{\"b\":1}"],
+                "cut at byte {cut}"
+            );
+        }
+    }
 }

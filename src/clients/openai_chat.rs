@@ -11,7 +11,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::llm::{LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage, send_json};
+use super::llm::{
+    Answer, LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage, Written, send_streaming,
+};
 
 const PROVIDER: &str = "openai";
 
@@ -46,7 +48,7 @@ impl OpenAiChatClient {
         })
     }
 
-    async fn call(&self, req: &LlmRequest) -> Result<LlmResponse, LlmError> {
+    async fn call(&self, req: &LlmRequest, written: Written<'_>) -> Result<LlmResponse, LlmError> {
         let mut request = self
             .http
             .post(format!("{}/chat/completions", self.base_url));
@@ -54,7 +56,18 @@ impl OpenAiChatClient {
             request = request.bearer_auth(key.expose_secret());
         }
         let request = request.json(&ChatRequest::new(&self.model, req));
-        let parsed: ChatResponse = send_json(PROVIDER, request, "a chat completion").await?;
+        let answer = send_streaming(
+            PROVIDER,
+            request,
+            "a chat completion",
+            ChatChunk::text_len,
+            written,
+        )
+        .await?;
+        let parsed = match answer {
+            Answer::Whole(whole) => whole,
+            Answer::Chunks(chunks) => ChatResponse::from_chunks(chunks)?,
+        };
         parsed.into_response(&self.model)
     }
 }
@@ -66,8 +79,12 @@ impl LlmProvider for OpenAiChatClient {
     fn model(&self) -> &str {
         &self.model
     }
-    fn generate<'a>(&'a self, req: &'a LlmRequest) -> BoxFuture<'a, Result<LlmResponse, LlmError>> {
-        self.call(req).boxed()
+    fn generate<'a>(
+        &'a self,
+        req: &'a LlmRequest,
+        written: Written<'a>,
+    ) -> BoxFuture<'a, Result<LlmResponse, LlmError>> {
+        self.call(req, written).boxed()
     }
 }
 
@@ -77,6 +94,14 @@ struct ChatRequest<'a> {
     messages: [Message<'a>; 2],
     response_format: ResponseFormat<'a>,
     temperature: f32,
+    stream: bool,
+    stream_options: StreamOptions,
+}
+
+#[derive(Serialize)]
+struct StreamOptions {
+    /// The last event then carries the token counts (OpenAI sends none otherwise).
+    include_usage: bool,
 }
 
 #[derive(Serialize)]
@@ -122,6 +147,10 @@ impl<'a> ChatRequest<'a> {
                 },
             },
             temperature: 0.2,
+            stream: true,
+            stream_options: StreamOptions {
+                include_usage: true,
+            },
         }
     }
 }
@@ -148,6 +177,34 @@ struct ChoiceMessage {
     refusal: Option<String>,
 }
 
+/// One streamed event: a piece of the answer (`delta`), and at the end the finish reason and
+/// (in a last event of its own) the usage.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ChatChunk {
+    model: Option<String>,
+    choices: Vec<ChunkChoice>,
+    usage: Option<Usage>,
+    /// Some servers report a failure in mid-stream as an event of its own.
+    error: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ChunkChoice {
+    delta: Option<ChoiceMessage>,
+    finish_reason: Option<String>,
+}
+
+impl ChatChunk {
+    fn text_len(&self) -> usize {
+        let delta = self.choices.first().and_then(|c| c.delta.as_ref());
+        delta
+            .and_then(|d| d.content.as_deref())
+            .map_or(0, |t| t.chars().count())
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Usage {
@@ -156,6 +213,35 @@ struct Usage {
 }
 
 impl ChatResponse {
+    /// The whole answer from its streamed pieces.
+    fn from_chunks(chunks: Vec<ChatChunk>) -> Result<ChatResponse, LlmError> {
+        let mut whole = ChatResponse::default();
+        let mut message = ChoiceMessage::default();
+        let mut finish_reason = None;
+        for chunk in chunks {
+            if let Some(error) = chunk.error {
+                return Err(LlmError::Incomplete {
+                    provider: PROVIDER,
+                    reason: format!("the stream reported an error: {}", error_text(&error)),
+                });
+            }
+            whole.model = whole.model.or(chunk.model);
+            whole.usage = chunk.usage.or(whole.usage);
+            for choice in chunk.choices {
+                finish_reason = choice.finish_reason.or(finish_reason);
+                if let Some(delta) = choice.delta {
+                    append(&mut message.content, delta.content);
+                    append(&mut message.refusal, delta.refusal);
+                }
+            }
+        }
+        whole.choices.push(Choice {
+            message: Some(message),
+            finish_reason,
+        });
+        Ok(whole)
+    }
+
     fn into_response(self, configured_model: &str) -> Result<LlmResponse, LlmError> {
         let choice = self
             .choices
@@ -204,4 +290,17 @@ impl ChatResponse {
             model: self.model.unwrap_or_else(|| configured_model.to_owned()),
         })
     }
+}
+
+fn append(into: &mut Option<String>, piece: Option<String>) {
+    if let Some(piece) = piece {
+        into.get_or_insert_with(String::new).push_str(&piece);
+    }
+}
+
+fn error_text(error: &Value) -> String {
+    error
+        .get("message")
+        .and_then(Value::as_str)
+        .map_or_else(|| error.to_string(), str::to_owned)
 }

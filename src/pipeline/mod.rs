@@ -9,6 +9,7 @@
 
 pub mod align;
 pub mod assess;
+pub mod checkpoint;
 pub mod conversation;
 pub mod decode;
 pub mod diarize;
@@ -33,11 +34,11 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::clients::llm::ErrorClass;
 use crate::clients::llm::LlmProvider;
 use crate::config::SttSettings;
-use crate::error::{Failure, JobError};
-use crate::pipeline::assess::{AssessInput, AssessOptions, Assessment};
+use crate::error::JobError;
+use crate::pipeline::assess::{AssessInput, AssessOptions, Assessment, OnOutage};
+use crate::pipeline::checkpoint::{Assessable, Checkpoints, Measured};
 use crate::pipeline::decode::{AudioInfo, DecodeLimits};
 use crate::pipeline::diarize::{Diarization, DiarizeOptions};
 use crate::pipeline::outcome::{Judged, Measurements};
@@ -100,41 +101,44 @@ pub struct ProviderUsage {
     pub cost_usd: Option<f64>,
 }
 
-fn provider_usage(
-    transcript: Option<&Transcript>,
-    assessment: Option<&Assessment>,
-    timings: &[StageTiming],
-) -> Vec<ProviderUsage> {
-    let seconds = |stage: &str| {
-        timings
-            .iter()
-            .filter(|t| t.stage == stage)
-            .map(|t| t.seconds)
-            .sum()
-    };
-    let stt = transcript
-        .into_iter()
-        .flat_map(|t| &t.summary.usage.models)
+fn stage_seconds(timings: &[StageTiming], stage: &str) -> f64 {
+    timings
+        .iter()
+        .filter(|t| t.stage == stage)
+        .map(|t| t.seconds)
+        .sum()
+}
+
+fn stt_usage(transcript: Option<&Transcript>, timings: &[StageTiming]) -> Vec<ProviderUsage> {
+    let seconds = stage_seconds(timings, "transcribe");
+    let models = transcript.into_iter().flat_map(|t| &t.summary.usage.models);
+    models
         .map(|(model, usage)| ProviderUsage {
             provider: "openai_stt".to_owned(),
             model: model.clone(),
             requests: usage.requests,
-            seconds: seconds("transcribe"),
+            seconds,
             cost_usd: usage.cost_usd,
-        });
-    let llm = assessment
-        .and_then(|a| a.usage.as_ref())
+        })
+        .collect()
+}
+
+fn llm_usage(assessment: Option<&Assessment>, timings: &[StageTiming]) -> Vec<ProviderUsage> {
+    let usage = assessment.and_then(|a| a.usage.as_ref());
+    usage
         .map(|usage| ProviderUsage {
             provider: usage.provider.clone(),
             model: usage.model.clone(),
             requests: usage.calls,
-            seconds: seconds("assess"),
+            seconds: stage_seconds(timings, "assess"),
             cost_usd: usage.cost_usd,
-        });
-    stt.chain(llm).collect()
+        })
+        .into_iter()
+        .collect()
 }
 
-/// Runs every stage on a stored recording.
+/// Runs every stage on a stored recording, resuming from the measured part's checkpoint when
+/// an earlier attempt got that far on the same inputs.
 ///
 /// # Errors
 /// [`JobError::Transient`] for outages worth retrying, [`JobError::Permanent`] otherwise.
@@ -142,6 +146,8 @@ pub async fn run(
     job: &JobSpec,
     deps: &Deps,
     progress: &dyn ProgressSink,
+    checkpoints: &dyn Checkpoints,
+    on_outage: OnOutage,
 ) -> Result<Outcome, JobError> {
     let mut watch = Stopwatch::default();
     watch.start("fetch");
@@ -152,32 +158,72 @@ pub async fn run(
         extension: fetched.extension.clone(),
         bytes: fetched.object.bytes,
     };
-    // `fetched` owns the temporary download: it lives until the analysis is done.
-    let outcome = analyze(&source, job, deps, progress, watch).await;
+    let fingerprint = checkpoint::fingerprint(
+        &job.audio_path,
+        source.bytes,
+        job.language,
+        job.num_speakers,
+        &deps.stt,
+    );
+    if let Some(measured) = resume(checkpoints, &fingerprint).await {
+        tracing::info!("resuming from the measured checkpoint of an earlier attempt");
+        return judge(&measured, deps, progress, on_outage).await;
+    }
+    // `fetched` owns the temporary download: it lives until the measuring is done.
+    let run = measure(&source, job, deps, progress, watch).await;
     drop(fetched);
-    outcome
+    let run = run?;
+    if let Ok(payload) = serde_json::to_value(&run.measured) {
+        checkpoints
+            .save(checkpoint::MEASURED, &fingerprint, payload)
+            .await;
+    }
+    let outcome = judge(&run.measured, deps, progress, on_outage).await?;
+    Ok(outcome.after(run.timings, run.paid))
 }
 
-/// Every stage after fetch: what the daemon and `vibeinsight analyze FILE` share.
+async fn resume(checkpoints: &dyn Checkpoints, fingerprint: &str) -> Option<Measured> {
+    let payload = checkpoints.load(checkpoint::MEASURED, fingerprint).await?;
+    serde_json::from_value(payload)
+        .inspect_err(|err| tracing::warn!(%err, "unreadable checkpoint; measuring again"))
+        .ok()
+}
+
+/// Every stage on a local file: what `vibeinsight analyze FILE` runs. A provider outage
+/// settles the judgement as unavailable rather than failing: there is no later attempt.
 ///
 /// # Errors
-/// As [`run`].
+/// As [`run`], for the measured part only.
 pub async fn analyze_file(
     source: &Source,
     job: &JobSpec,
     deps: &Deps,
     progress: &dyn ProgressSink,
 ) -> Result<Outcome, JobError> {
-    analyze(source, job, deps, progress, Stopwatch::default()).await
+    let run = measure(source, job, deps, progress, Stopwatch::default()).await?;
+    let outcome = judge(&run.measured, deps, progress, OnOutage::Settle).await?;
+    Ok(outcome.after(run.timings, run.paid))
 }
 
-async fn analyze(
+/// The measured part and what this attempt spent on it.
+pub struct MeasuredRun {
+    pub measured: Measured,
+    pub timings: Vec<StageTiming>,
+    /// Paid requests made for it (transcription).
+    pub paid: Vec<ProviderUsage>,
+}
+
+/// Decode, quality and speech, transcription and diarization, measurement.
+///
+/// # Errors
+/// As [`run`].
+pub async fn measure(
     source: &Source,
     job: &JobSpec,
     deps: &Deps,
     progress: &dyn ProgressSink,
     mut watch: Stopwatch,
-) -> Result<Outcome, JobError> {
+) -> Result<MeasuredRun, JobError> {
     watch.start("decode");
     progress.report(ProgressUpdate::stage(Stage::Preprocessing));
     let (audio, info) = decode_blocking(source, deps.limits).await?;
@@ -218,23 +264,21 @@ async fn analyze(
     let transcript =
         raw.map(|raw| transcript::finish(raw, speech, &diarization.turns, job.language));
 
-    watch.start("assess");
-    progress.report(ProgressUpdate::stage(Stage::Analyzing));
+    watch.start("measure");
     let speaking = measure::measure(&diarization, info.duration_secs);
     let lexical = transcript.as_ref().map(|t| conversation::Lexical {
         segments: &t.segments,
         metrics: &t.lexical,
         language: job.language,
     });
-    let measured = conversation::measured_metrics(
+    let assessable = match conversation::measured_metrics(
         &diarization,
         &speaking,
         lexical.as_ref(),
         info.duration_secs,
-    );
-    let assessment = match &measured {
-        Ok(measured) => Some(assess_stage(deps, job, transcript.as_ref(), measured).await?),
-        Err(_) => None,
+    ) {
+        Ok(metrics) => Assessable::Metrics(metrics),
+        Err(reason) => Assessable::Withheld(reason),
     };
     let timings = watch.finish();
     let measurements = Measurements {
@@ -247,22 +291,95 @@ async fn analyze(
         speaking: &speaking,
         transcript: transcript.as_ref(),
     };
-    let judged = match (&assessment, &measured) {
-        (Some(assessment), _) => Judged::Assessed(assessment),
-        (None, Err(reason)) => Judged::Withheld(reason),
-        (None, Ok(_)) => Judged::Withheld("no assessment"),
-    };
-    let (report, rows) = outcome::assemble(&measurements, judged, job.language, &timings);
-    let provider_usage = provider_usage(transcript.as_ref(), assessment.as_ref(), &timings);
-    Ok(Outcome {
-        report,
-        transcript: rows,
-        assessment,
-        timings,
+    let measured = Measured {
+        language: job.language,
+        segments: transcript
+            .as_ref()
+            .map_or_else(Vec::new, |t| t.segments.clone()),
+        assessable,
+        metrics: outcome::metrics(&measurements),
+        provenance: outcome::provenance(&measurements, &timings),
         audio_seconds: info.duration_secs,
         bytes: source.bytes,
+    };
+    let paid = stt_usage(transcript.as_ref(), &timings);
+    Ok(MeasuredRun {
+        measured,
+        timings,
+        paid,
+    })
+}
+
+/// The judgement on measured work, and the result assembled from both: what a first
+/// attempt, a resumed attempt and a re-judgement (`ops.reassess`) share.
+///
+/// # Errors
+/// A transient provider outage under [`OnOutage::Retry`].
+pub async fn judge(
+    measured: &Measured,
+    deps: &Deps,
+    progress: &dyn ProgressSink,
+    on_outage: OnOutage,
+) -> Result<Outcome, JobError> {
+    let mut watch = Stopwatch::default();
+    watch.start("assess");
+    progress.report(ProgressUpdate::stage(Stage::Analyzing));
+    let assessment = match &measured.assessable {
+        Assessable::Metrics(metrics) => {
+            let written = |chars: usize| progress.report(assess_progress(chars));
+            let input = AssessInput {
+                segments: &measured.segments,
+                language: measured.language,
+                metrics,
+                on_outage,
+                written: &written,
+            };
+            Some(assess_stage(deps, &input).await?)
+        }
+        Assessable::Withheld(_) => None,
+    };
+    let timings = watch.finish();
+    let judged = match (&assessment, &measured.assessable) {
+        (Some(assessment), _) => Judged::Assessed(assessment),
+        (None, Assessable::Withheld(reason)) => Judged::Withheld(reason),
+        (None, Assessable::Metrics(_)) => Judged::Withheld("no assessment"),
+    };
+    let (report, transcript) = outcome::assemble(measured, judged, &timings);
+    let provider_usage = llm_usage(assessment.as_ref(), &timings);
+    Ok(Outcome {
+        report,
+        transcript,
+        assessment,
+        timings,
+        audio_seconds: measured.audio_seconds,
+        bytes: measured.bytes,
         provider_usage,
     })
+}
+
+/// While the model writes, the bar moves from the analysing stage's start towards saving:
+/// a judgement answer is some 3,000 characters, so the curve is half way there at ~2,000
+/// and never reaches the next stage before the answer is complete.
+fn assess_progress(chars: usize) -> ProgressUpdate {
+    let start = f64::from(Stage::Analyzing.start_percent());
+    let room = f64::from(Stage::Saving.start_percent()) - start - 1.0;
+    let share = 1.0 - (-(chars as f64) / 3_000.0).exp();
+    ProgressUpdate {
+        stage: Stage::Analyzing,
+        percent: (start + room * share).floor() as u8,
+        note: None,
+    }
+}
+
+impl Outcome {
+    /// This outcome preceded by the measuring stages of the same attempt.
+    fn after(mut self, mut timings: Vec<StageTiming>, mut paid: Vec<ProviderUsage>) -> Self {
+        timings.append(&mut self.timings);
+        paid.append(&mut self.provider_usage);
+        self.timings = timings;
+        self.provider_usage = paid;
+        self
+    }
 }
 
 async fn decode_blocking(
@@ -338,23 +455,8 @@ async fn diarize_blocking(
 }
 
 /// The LLM's judgement (or, with provider `none`, the measured sections and roles only).
-async fn assess_stage(
-    deps: &Deps,
-    job: &JobSpec,
-    transcript: Option<&Transcript>,
-    measured: &assess::inputs::MeasuredMetrics,
-) -> Result<Assessment, JobError> {
-    let metrics =
-        serde_json::to_value(measured).map_err(|err| JobError::transient(err.to_string()))?;
-    let input = AssessInput {
-        segments: transcript.map_or(&[], |t| &t.segments),
-        language: job.language,
-        metrics: &metrics,
-    };
-    assess::assess(deps.llm.as_deref(), &input, &deps.assess)
+async fn assess_stage(deps: &Deps, input: &AssessInput<'_>) -> Result<Assessment, JobError> {
+    assess::assess(deps.llm.as_deref(), input, &deps.assess)
         .await
-        .map_err(|err| match err.class() {
-            ErrorClass::Transient => JobError::transient(format!("assessment: {err}")),
-            ErrorClass::Permanent => Failure::Assessment(err.to_string()).into(),
-        })
+        .map_err(|err| JobError::transient(format!("assessment: {err}")))
 }

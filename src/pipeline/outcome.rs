@@ -5,13 +5,14 @@
 use serde_json::{Value, json};
 
 use crate::pipeline::assess::Assessment;
+use crate::pipeline::checkpoint::Measured;
 use crate::pipeline::decode::AudioInfo;
 use crate::pipeline::diarize::{Diarization, Mode};
 use crate::pipeline::measure::SpeakingMetrics;
 use crate::pipeline::quality::Preprocessed;
 use crate::pipeline::stopwatch::StageTiming;
 use crate::pipeline::transcript::Transcript;
-use crate::pipeline::types::{ANALYSIS_RATE, Language, TranscriptSegment};
+use crate::pipeline::types::ANALYSIS_RATE;
 use crate::report::{self, ReportInput};
 use crate::store::results::{AnalysisReport, TranscriptRow};
 
@@ -96,16 +97,18 @@ pub fn provenance(m: &Measurements, timings: &[StageTiming]) -> Value {
     })
 }
 
-/// The stored row and the labelled transcript.
+/// The stored row and the labelled transcript, from the measured part and the judgement.
 pub fn assemble(
-    m: &Measurements,
+    measured: &Measured,
     judged: Judged,
-    language: Language,
     timings: &[StageTiming],
 ) -> (AnalysisReport, Vec<TranscriptRow>) {
-    let metrics = metrics(m);
-    let mut provenance = provenance(m, timings);
-    let segments: &[TranscriptSegment] = m.transcript.map_or(&[], |t| &t.segments);
+    let metrics = measured.metrics.clone();
+    let mut provenance = measured.provenance.clone();
+    if let Some(all) = provenance["timings"].as_array_mut() {
+        all.extend(timings.iter().map(|t| json!(t)));
+    }
+    let segments = &measured.segments;
     let assessment = match judged {
         Judged::Assessed(assessment) => assessment,
         Judged::Withheld(reason) => {
@@ -127,7 +130,7 @@ pub fn assemble(
     let generated_at = chrono::Utc::now().to_rfc3339();
     let input = ReportInput {
         segments,
-        language,
+        language: measured.language,
         metrics: &metrics,
         assessment,
         pipeline_version: env!("CARGO_PKG_VERSION"),

@@ -61,9 +61,13 @@ pub struct DiagnosisOut {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JudgementMeta {
-    /// `produced` or `not_produced`.
+    /// `produced`, `not_produced`, `invalid` or `unavailable`.
     pub status: String,
+    /// Why there is no judgement, in one line (`None` when produced).
     pub reason: Option<String>,
+    /// For `invalid`: every validation problem of the last answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -140,15 +144,14 @@ pub fn build(input: &ReportInput<'_>) -> Report {
 }
 
 fn meta(status: &JudgementStatus) -> JudgementMeta {
-    match status {
-        JudgementStatus::Produced { .. } => JudgementMeta {
-            status: "produced".to_owned(),
-            reason: None,
-        },
-        JudgementStatus::NotProduced { reason } => JudgementMeta {
-            status: "not_produced".to_owned(),
-            reason: Some(reason.clone()),
-        },
+    let reasons = match status {
+        JudgementStatus::Invalid { reasons } => reasons.clone(),
+        _ => Vec::new(),
+    };
+    JudgementMeta {
+        status: status.name().to_owned(),
+        reason: status.reason(),
+        reasons,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The judgement sections of the page: style, skills, emotions, prescriptions. When the
-//! judgement was not produced each section says so instead of showing anything.
+//! judgement was not produced each section says so instead of showing anything, and the
+//! first one says why (no provider, an invalid answer with its problems, or an outage).
 
 use std::fmt::Write as _;
 
@@ -28,9 +29,37 @@ fn not_produced(out: &mut String, id: &str, title: &str, t: &Texts) {
     );
 }
 
+/// Where the diagnosis would be: why there is no judgement, with the details.
+fn why_not_produced(out: &mut String, report: &Report, t: &Texts) {
+    let judgement = &report.judgement;
+    let headline = match judgement.status.as_str() {
+        "invalid" => t.judgement_invalid,
+        "unavailable" => t.judgement_unavailable,
+        _ => t.not_produced,
+    };
+    let _ = write!(
+        out,
+        "<section id=\"diagnosis\" class=\"card\"><h2>{}</h2><div class=\"not-produced\" data-status=\"{}\"><p>{}</p>",
+        esc(t.diagnosis),
+        esc(&judgement.status),
+        esc(headline)
+    );
+    if let Some(reason) = &judgement.reason {
+        let _ = write!(out, "<p class=\"why\">{}</p>", esc(reason));
+    }
+    if !judgement.reasons.is_empty() {
+        out.push_str("<ul class=\"why\">");
+        for reason in &judgement.reasons {
+            let _ = write!(out, "<li>{}</li>", esc(reason));
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("</div></section>");
+}
+
 fn diagnosis(out: &mut String, report: &Report, t: &Texts) {
     let Some(d) = &report.diagnosis else {
-        return not_produced(out, "diagnosis", t.diagnosis, t);
+        return why_not_produced(out, report, t);
     };
     let _ = write!(
         out,

@@ -81,6 +81,23 @@ pub async fn save(
     Ok(())
 }
 
+/// The stored judgement's status (`provenance.judgement.status`), if there is a result.
+///
+/// # Errors
+/// Database errors.
+pub async fn judgement_status(
+    pool: &sqlx::PgPool,
+    session_id: Uuid,
+) -> sqlx::Result<Option<String>> {
+    let status: Option<Option<String>> = sqlx::query_scalar(
+        "select provenance -> 'judgement' ->> 'status' from public.analysis_results where session_id = $1",
+    )
+    .bind(session_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(status.flatten())
+}
+
 async fn insert_segment(
     conn: &mut sqlx::PgConnection,
     session_id: Uuid,

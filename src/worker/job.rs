@@ -4,6 +4,11 @@
 //! later (transient error, VT set to the backoff), failed (permanent error or attempts
 //! exhausted: session failed and message dead-lettered in one transaction), handed back
 //! (shutdown), or abandoned (the lease moved to another worker, who will finish it).
+//!
+//! The judgement never fails a session: while attempts remain, a provider outage retries the
+//! job (which resumes from the measured checkpoint, so nothing is paid twice); on the last
+//! attempt it settles as `unavailable` and the measured results are saved. A re-judgement
+//! (`reason: reassess`) runs only the judgement, from the stored measurements.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,8 +25,11 @@ use super::heartbeat;
 use super::message::{JobMessage, Reason};
 use super::queue::{self, Delivery};
 use crate::error::{Failure, JobError};
+use crate::pipeline::assess::{JudgementStatus, OnOutage};
+use crate::pipeline::checkpoint::{self, Measured};
 use crate::pipeline::progress::{ProgressUpdate, Stage};
 use crate::pipeline::{self, Deps, JobSpec, Outcome};
+use crate::store::checkpoints::{self, SessionCheckpoints};
 use crate::store::progress::{self as progress_store, ProgressWriter};
 use crate::store::results;
 use crate::store::sessions::{self, SessionRow};
@@ -83,6 +91,9 @@ async fn try_process(
         let reason = Failure::SessionMissing(message.session_id).to_string();
         return dead_letter_orphan(ctx, delivery, &reason).await;
     };
+    if message.reason == Reason::Reassess {
+        return reassess(ctx, delivery, &session, shutdown).await;
+    }
     if session.status == "completed" && message.reason != Reason::Requeue {
         tracing::info!("session already completed; acknowledging the duplicate delivery");
         let mut conn = ctx.pool.acquire().await?;
@@ -97,7 +108,13 @@ async fn try_process(
         return fail(ctx, delivery, &session, &failure).await;
     }
     sessions::mark_processing(&ctx.pool, session.id).await?;
-    match run_pipeline(ctx, delivery, &session, shutdown).await {
+    let spec = JobSpec {
+        session_id: session.id,
+        audio_path: session.audio_path.clone(),
+        language: session.language(),
+        num_speakers: session.num_speakers.clamp(1, 10) as u8,
+    };
+    match run_pipeline(ctx, delivery, &session, Work::Full(spec), shutdown).await {
         Run::Finished(result) => match *result {
             Ok(outcome) => complete(ctx, delivery, &session, outcome).await,
             Err(JobError::Permanent(failure)) => {
@@ -134,28 +151,49 @@ enum Run {
     LeaseLost,
 }
 
+/// What a delivery asks for.
+enum Work {
+    /// Every stage (resuming from a checkpoint when an earlier attempt left one).
+    Full(JobSpec),
+    /// Only the judgement, on stored measurements.
+    Judge(Box<Measured>),
+}
+
 async fn run_pipeline(
     ctx: &JobContext,
     delivery: &Delivery,
     session: &SessionRow,
+    work: Work,
     shutdown: CancellationToken,
 ) -> Run {
-    let spec = JobSpec {
-        session_id: session.id,
-        audio_path: session.audio_path.clone(),
-        language: session.language(),
-        num_speakers: session.num_speakers.clamp(1, 10) as u8,
-    };
     let lease_lost = CancellationToken::new();
     let beat = heartbeat::spawn(ctx, delivery.clone(), lease_lost.clone());
     let (writer, writer_task) = ProgressWriter::spawn(
         ctx.pool.clone(),
         session.id,
         delivery.read_ct,
-        spec.language,
+        session.language(),
     );
+    // The last attempt settles a provider outage instead of retrying: the measured results
+    // are saved with the judgement `unavailable`.
+    let on_outage = if delivery.read_ct >= ctx.max_attempts {
+        OnOutage::Settle
+    } else {
+        OnOutage::Retry
+    };
+    let checkpoints = SessionCheckpoints {
+        pool: ctx.pool.clone(),
+        session_id: session.id,
+    };
+    let deps = &ctx.deps;
+    let result = async {
+        match &work {
+            Work::Full(spec) => pipeline::run(spec, deps, &writer, &checkpoints, on_outage).await,
+            Work::Judge(measured) => pipeline::judge(measured, deps, &writer, on_outage).await,
+        }
+    };
     let run = tokio::select! {
-        result = pipeline::run(&spec, &ctx.deps, &writer) => Run::Finished(Box::new(result)),
+        result = result => Run::Finished(Box::new(result)),
         _ = shutdown.cancelled() => Run::ShutDown,
         _ = lease_lost.cancelled() => Run::LeaseLost,
     };
@@ -172,6 +210,143 @@ async fn complete(
     session: &SessionRow,
     outcome: Outcome,
 ) -> anyhow::Result<JobOutcome> {
+    let detail = judgement_detail(&outcome);
+    save_and_ack(ctx, delivery, session, &outcome, true, detail).await
+}
+
+/// Saves (when `save`) and acknowledges in ONE transaction, after a `saving` row.
+async fn save_and_ack(
+    ctx: &JobContext,
+    delivery: &Delivery,
+    session: &SessionRow,
+    outcome: &Outcome,
+    save: bool,
+    detail: serde_json::Value,
+) -> anyhow::Result<JobOutcome> {
+    record_outcome_metrics(ctx, outcome);
+    let saving = ProgressUpdate::stage(Stage::Saving);
+    let mut conn = ctx.pool.acquire().await?;
+    record_progress(&mut conn, delivery, session, &saving, json!({})).await?;
+    drop(conn);
+    let mut tx = ctx.pool.begin().await?;
+    if !queue::hold_lease(&mut tx, delivery).await? {
+        tracing::warn!("lease lost before saving; the new owner will save instead");
+        return Ok(JobOutcome::LeaseLost);
+    }
+    if save {
+        results::save(&mut tx, session.id, &outcome.report, &outcome.transcript)
+            .await
+            .context("Failed to save results")?;
+    }
+    let update = ProgressUpdate::stage(Stage::Completed);
+    record_progress(&mut tx, delivery, session, &update, detail).await?;
+    queue::archive(&mut tx, delivery).await?;
+    tx.commit().await?;
+    tracing::info!("session completed");
+    Ok(JobOutcome::Completed)
+}
+
+/// Only the judgement again, from the measurements the stored result was built from.
+async fn reassess(
+    ctx: &JobContext,
+    delivery: &Delivery,
+    session: &SessionRow,
+    shutdown: CancellationToken,
+) -> anyhow::Result<JobOutcome> {
+    if session.status != "completed" {
+        tracing::info!(status = %session.status, "not completed; its own run will judge it");
+        let mut conn = ctx.pool.acquire().await?;
+        queue::archive(&mut conn, delivery).await?;
+        return Ok(JobOutcome::Duplicate);
+    }
+    if delivery.read_ct > ctx.max_attempts {
+        let reason = "the re-judgement never finished (worker crashed or was killed each time)";
+        return abandon_reassessment(ctx, delivery, session, reason).await;
+    }
+    let stored = checkpoints::latest(&ctx.pool, session.id, checkpoint::MEASURED).await?;
+    let measured = match stored.map(serde_json::from_value::<Measured>) {
+        Some(Ok(measured)) => measured,
+        Some(Err(err)) => {
+            let reason = format!("the stored measurements cannot be read: {err}");
+            return abandon_reassessment(ctx, delivery, session, &reason).await;
+        }
+        None => {
+            let reason = "there are no stored measurements to judge";
+            return abandon_reassessment(ctx, delivery, session, reason).await;
+        }
+    };
+    let work = Work::Judge(Box::new(measured));
+    match run_pipeline(ctx, delivery, session, work, shutdown).await {
+        Run::Finished(result) => match *result {
+            Ok(outcome) => complete_reassessment(ctx, delivery, session, outcome).await,
+            Err(JobError::Transient { reason, .. }) if delivery.read_ct >= ctx.max_attempts => {
+                abandon_reassessment(ctx, delivery, session, &reason).await
+            }
+            Err(JobError::Transient {
+                reason,
+                retry_after,
+            }) => retry_or_fail(ctx, delivery, session, reason, retry_after).await,
+            Err(JobError::Permanent(failure)) => {
+                abandon_reassessment(ctx, delivery, session, &failure.to_string()).await
+            }
+        },
+        Run::ShutDown => hand_back(ctx, delivery, session).await,
+        Run::LeaseLost => Ok(JobOutcome::LeaseLost),
+    }
+}
+
+/// A produced judgement is only replaced by another produced one: a re-judgement that
+/// ends invalid or unavailable must not take away what the user already has.
+async fn complete_reassessment(
+    ctx: &JobContext,
+    delivery: &Delivery,
+    session: &SessionRow,
+    outcome: Outcome,
+) -> anyhow::Result<JobOutcome> {
+    let previous = results::judgement_status(&ctx.pool, session.id).await?;
+    let new = outcome.assessment.as_ref().map(|a| a.judgement.name());
+    let replace = previous.as_deref() != Some("produced") || new == Some("produced");
+    let mut detail = judgement_detail(&outcome);
+    detail["reassessment"] = json!(true);
+    detail["replaced"] = json!(replace);
+    save_and_ack(ctx, delivery, session, &outcome, replace, detail).await
+}
+
+/// Ends a re-judgement that cannot run: the stored result stays as it is, the progress row
+/// says `completed` again (with why in the event), and the message is dead-lettered.
+async fn abandon_reassessment(
+    ctx: &JobContext,
+    delivery: &Delivery,
+    session: &SessionRow,
+    reason: &str,
+) -> anyhow::Result<JobOutcome> {
+    let mut tx = ctx.pool.begin().await?;
+    if !queue::hold_lease(&mut tx, delivery).await? {
+        return Ok(JobOutcome::LeaseLost);
+    }
+    let update = ProgressUpdate::stage(Stage::Completed);
+    let detail = json!({"reassessment": true, "replaced": false, "error": reason});
+    record_progress(&mut tx, delivery, session, &update, detail).await?;
+    queue::dead_letter(&mut tx, delivery, reason).await?;
+    tx.commit().await?;
+    tracing::warn!(%reason, "re-judgement abandoned; the stored result stands");
+    Ok(JobOutcome::DeadLettered)
+}
+
+/// The judgement's status (and why, when it was not produced) for the final event.
+fn judgement_detail(outcome: &Outcome) -> serde_json::Value {
+    match outcome.assessment.as_ref().map(|a| &a.judgement) {
+        Some(status) => json!({"judgement": status.name(), "reason": status.reason()}),
+        None => json!({}),
+    }
+}
+
+fn record_outcome_metrics(ctx: &JobContext, outcome: &Outcome) {
+    if let Some(JudgementStatus::Unavailable { .. }) =
+        outcome.assessment.as_ref().map(|a| &a.judgement)
+    {
+        ctx.metrics.provider_failed("assessment", false);
+    }
     for timing in &outcome.timings {
         ctx.metrics.stage_took(timing.stage, timing.seconds);
     }
@@ -193,20 +368,6 @@ async fn complete(
     {
         ctx.metrics.transcript_confidence(confidence);
     }
-    let mut tx = ctx.pool.begin().await?;
-    if !queue::hold_lease(&mut tx, delivery).await? {
-        tracing::warn!("lease lost before saving; the new owner will save instead");
-        return Ok(JobOutcome::LeaseLost);
-    }
-    results::save(&mut tx, session.id, &outcome.report, &outcome.transcript)
-        .await
-        .context("Failed to save results")?;
-    let update = ProgressUpdate::stage(Stage::Completed);
-    record_progress(&mut tx, delivery, session, &update, json!({})).await?;
-    queue::archive(&mut tx, delivery).await?;
-    tx.commit().await?;
-    tracing::info!("session completed");
-    Ok(JobOutcome::Completed)
 }
 
 async fn fail(

@@ -9,6 +9,8 @@ pub enum Reason {
     Insert,
     /// From `ops.requeue`: run again even if the session already completed.
     Requeue,
+    /// From `ops.reassess`: only the judgement again, from the stored measurements.
+    Reassess,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]

@@ -7,8 +7,9 @@ use secrecy::SecretString;
 use serde_json::json;
 use vibeinsight::clients::gemini::GeminiClient;
 use vibeinsight::clients::llm::{ErrorClass, LlmError, LlmProvider};
+use vibeinsight::pipeline::assess::inputs::MeasuredMetrics;
 use vibeinsight::pipeline::assess::{
-    AssessError, AssessInput, AssessOptions, Assessment, JudgementStatus, assess,
+    AssessError, AssessInput, AssessOptions, Assessment, JudgementStatus, OnOutage, assess,
 };
 use vibeinsight::pipeline::types::Language;
 
@@ -32,11 +33,9 @@ fn gemini(stub: &Stub) -> GeminiClient {
 }
 
 fn transient_llm(err: &AssessError) -> &LlmError {
-    assert_eq!(err.class(), ErrorClass::Transient, "{err}");
-    match err {
-        AssessError::Llm(e) => e,
-        other => panic!("expected an LLM error, got {other}"),
-    }
+    let llm = llm_error(err);
+    assert_eq!(llm.class(), ErrorClass::Transient, "{err}");
+    llm
 }
 
 #[tokio::test]
@@ -58,7 +57,7 @@ async fn valid_answer_is_produced_with_usage_and_exact_request_shape() {
     assert_eq!(reqs.len(), 1);
     assert_eq!(
         reqs[0].path,
-        "/v1beta/models/gemini-2.5-flash:generateContent"
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
     );
     assert_eq!(reqs[0].headers.get("x-goog-api-key").unwrap(), KEY);
     let cfg = &reqs[0].body["generationConfig"];
@@ -107,11 +106,10 @@ async fn malformed_json_gets_one_repair_then_succeeds() {
 }
 
 #[tokio::test]
-async fn malformed_twice_is_transient_invalid_output() {
+async fn malformed_twice_settles_as_invalid() {
     let (result, stub) = run(vec![gemini_ok("not json"), gemini_ok("still not json")]).await;
-    let err = result.unwrap_err();
-    assert!(matches!(err, AssessError::InvalidOutput { .. }), "{err}");
-    assert_eq!(err.class(), ErrorClass::Transient);
+    let a = result.unwrap();
+    assert!(invalid_reasons(&a)[0].contains("not valid JSON"));
     assert_eq!(stub.recorded().len(), 2, "exactly one repair attempt");
 }
 
@@ -119,10 +117,8 @@ async fn malformed_twice_is_transient_invalid_output() {
 async fn schema_violations_are_listed_in_the_repair_request() {
     let bad = schema_violating_answer().to_string();
     let (result, stub) = run(vec![gemini_ok(&bad), gemini_ok(&bad)]).await;
-    let AssessError::InvalidOutput { errors } = result.unwrap_err() else {
-        panic!("expected InvalidOutput")
-    };
-    let all = errors.join("\n");
+    let a = result.unwrap();
+    let all = invalid_reasons(&a).join("\n");
     assert!(all.contains("listening.score = 7"), "{all}");
     assert!(all.contains("summing to 100"), "{all}");
     assert!(all.contains("was measured as 0.25, not 4"), "{all}");
@@ -149,12 +145,35 @@ async fn misquoted_example_is_rejected_then_repaired() {
 }
 
 #[tokio::test]
-async fn misquoted_twice_fails_without_defaults() {
+async fn misquoted_twice_is_invalid_without_defaults() {
     let bad = misquoted_answer().to_string();
     let (result, _) = run(vec![gemini_ok(&bad), gemini_ok(&bad)]).await;
-    let err = result.unwrap_err();
-    assert_eq!(err.class(), ErrorClass::Transient);
-    assert!(err.to_string().contains("does not occur in segment #7"));
+    let a = result.unwrap();
+    assert!(
+        invalid_reasons(&a)
+            .join("\n")
+            .contains("does not occur in segment #7")
+    );
+    assert!(a.judgement().is_none());
+}
+
+#[tokio::test]
+async fn an_outage_on_the_last_attempt_settles_as_unavailable() {
+    let body = json!({"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}});
+    let stub = Stub::start(vec![(503, body.to_string())]).await;
+    let client = gemini(&stub);
+    let a = assess_on_outage(
+        Some(&client),
+        &segments(),
+        &metrics(),
+        Language::Ja,
+        OnOutage::Settle,
+    )
+    .await
+    .unwrap();
+    assert!(unavailable_reason(&a).contains("HTTP 503"));
+    assert!(a.judgement().is_none());
+    assert_eq!(a.roles.candidate, Some(1), "the measured roles are kept");
 }
 
 #[tokio::test]
@@ -212,14 +231,15 @@ async fn server_errors_with_non_json_bodies_are_transient() {
 }
 
 #[tokio::test]
-async fn client_errors_are_permanent_and_never_leak_the_key() {
+async fn client_errors_settle_as_unavailable_and_never_leak_the_key() {
     for status in [400, 403, 404] {
         let body =
             json!({"error": {"code": status, "message": "nope", "status": "INVALID_ARGUMENT"}});
         let (result, stub) = run(vec![(status, body.to_string())]).await;
-        let err = result.unwrap_err();
-        assert_eq!(err.class(), ErrorClass::Permanent, "{status}");
-        assert!(!err.to_string().contains(KEY) && !format!("{err:?}").contains(KEY));
+        let a = result.unwrap();
+        let reason = unavailable_reason(&a);
+        assert!(reason.contains(&format!("HTTP {status}")), "{reason}");
+        assert!(!format!("{a:?}").contains(KEY));
         assert_eq!(stub.recorded().len(), 1, "no repair for transport errors");
     }
 }
@@ -249,11 +269,13 @@ async fn long_session_is_summarised_in_parts_then_assessed() {
     script.push(gemini_ok(&valid_answer().to_string()));
     let stub = Stub::start(script).await;
     let client = gemini(&stub);
-    let metrics = metrics();
+    let metrics = MeasuredMetrics::from_json(&metrics()).unwrap();
     let input = AssessInput {
         segments: &segs,
         language: Language::Ja,
         metrics: &metrics,
+        on_outage: OnOutage::Retry,
+        written: &|_| {},
     };
     let opts = AssessOptions {
         transcript_budget_tokens: 120,

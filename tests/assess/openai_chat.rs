@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::common::*;
 use secrecy::SecretString;
 use serde_json::json;
-use vibeinsight::clients::llm::{ErrorClass, LlmError};
+use vibeinsight::clients::llm::{ErrorClass, LlmError, LlmProvider, LlmRequest};
 use vibeinsight::clients::openai_chat::OpenAiChatClient;
 use vibeinsight::pipeline::assess::{AssessError, Assessment};
 use vibeinsight::pipeline::types::Language;
@@ -65,6 +65,60 @@ async fn valid_answer_with_strict_json_schema_request() {
 }
 
 #[tokio::test]
+async fn the_answer_streams_and_reports_its_length_as_it_arrives() {
+    let answer = valid_answer().to_string();
+    let stub = Stub::start(vec![openai_ok(&answer)]).await;
+    let client = OpenAiChatClient::new(
+        format!("{}/v1", stub.base_url),
+        "m".into(),
+        None,
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let request = LlmRequest {
+        system: "s".into(),
+        user: "u".into(),
+        schema_name: "x".into(),
+        schema: json!({"type": "object"}),
+    };
+    let seen = std::sync::Mutex::new(Vec::new());
+    let response = client
+        .generate(&request, &|chars| seen.lock().unwrap().push(chars))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.text, answer,
+        "the pieces join into the whole answer"
+    );
+    assert_eq!(
+        (response.usage.input_tokens, response.usage.output_tokens),
+        (1000, 250),
+        "usage from the stream's last event"
+    );
+    let seen = seen.into_inner().unwrap();
+    assert!(seen.len() > 10, "progress while the model writes: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(*seen.last().unwrap(), answer.chars().count());
+    let body = &stub.recorded()[0].body;
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["stream_options"]["include_usage"], true);
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_the_stream_request_is_read_whole() {
+    let stub = Stub::without_streaming(vec![openai_ok(&valid_answer().to_string())]).await;
+    let client = OpenAiChatClient::new(
+        format!("{}/v1", stub.base_url),
+        "m".into(),
+        None,
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let result = assess_with(Some(&client), &segments(), &metrics(), Language::En).await;
+    assert!(result.unwrap().judgement().is_some());
+}
+
+#[tokio::test]
 async fn local_server_without_key_sends_no_authorization() {
     let (result, stub) = run(vec![openai_ok(&valid_answer().to_string())], None).await;
     assert!(result.is_ok());
@@ -98,12 +152,17 @@ async fn misquote_is_repaired_once() {
 }
 
 #[tokio::test]
-async fn schema_violation_twice_is_transient() {
+async fn schema_violation_twice_settles_as_invalid_with_its_reasons() {
     let bad = schema_violating_answer().to_string();
     let (result, stub) = run(vec![openai_ok(&bad), openai_ok(&bad)], None).await;
-    let err = result.unwrap_err();
-    assert!(matches!(err, AssessError::InvalidOutput { .. }));
-    assert_eq!(err.class(), ErrorClass::Transient);
+    let a = result.unwrap();
+    let reasons = invalid_reasons(&a).join("\n");
+    assert!(reasons.contains("listening.score = 7"), "{reasons}");
+    assert!(
+        a.judgement().is_none(),
+        "nothing of the invalid answer is kept"
+    );
+    assert_eq!(a.usage.unwrap().calls, 2, "both paid calls are accounted");
     assert_eq!(stub.recorded().len(), 2);
 }
 
@@ -114,7 +173,7 @@ async fn refusal_and_content_filter_are_transient_blocks() {
     for body in [refusal, filtered] {
         let (result, _) = run(vec![(200, body.to_string())], None).await;
         let err = result.unwrap_err();
-        assert_eq!(err.class(), ErrorClass::Transient);
+        assert_eq!(llm_error(&err).class(), ErrorClass::Transient);
         assert!(
             matches!(err, AssessError::Llm(LlmError::Blocked { .. })),
             "{err}"
@@ -144,22 +203,29 @@ async fn rate_limit_and_server_errors_are_transient() {
     ] {
         let (result, _) = run(vec![(status, body)], None).await;
         let err = result.unwrap_err();
-        assert_eq!(err.class(), ErrorClass::Transient, "{status}: {err}");
+        assert_eq!(
+            llm_error(&err).class(),
+            ErrorClass::Transient,
+            "{status}: {err}"
+        );
     }
 }
 
 #[tokio::test]
-async fn bad_request_and_auth_errors_are_permanent() {
+async fn bad_request_and_auth_errors_settle_as_unavailable_at_once() {
     for status in [400, 401, 403, 404] {
-        let (result, _) = run(
+        let (result, stub) = run(
             vec![(status, "{\"error\": {\"message\": \"bad\"}}".to_owned())],
             Some("sk"),
         )
         .await;
+        let a = result.unwrap();
+        let reason = unavailable_reason(&a);
+        assert!(reason.contains(&format!("HTTP {status}")), "{reason}");
         assert_eq!(
-            result.unwrap_err().class(),
-            ErrorClass::Permanent,
-            "{status}"
+            stub.recorded().len(),
+            1,
+            "retrying cannot help: no second call"
         );
     }
 }
@@ -172,5 +238,5 @@ async fn garbled_success_body_is_a_transient_protocol_error() {
         matches!(err, AssessError::Llm(LlmError::Protocol { .. })),
         "{err}"
     );
-    assert_eq!(err.class(), ErrorClass::Transient);
+    assert_eq!(llm_error(&err).class(), ErrorClass::Transient);
 }

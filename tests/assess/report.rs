@@ -9,7 +9,9 @@ use crate::common::*;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::Value;
-use vibeinsight::clients::llm::{LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage};
+use vibeinsight::clients::llm::{
+    LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage, Written,
+};
 use vibeinsight::pipeline::assess::Assessment;
 use vibeinsight::pipeline::types::{Language, TranscriptSegment};
 use vibeinsight::report::{self, ReportInput};
@@ -24,7 +26,11 @@ impl LlmProvider for Fixed {
     fn model(&self) -> &str {
         "gemini-2.5-flash"
     }
-    fn generate<'a>(&'a self, _: &'a LlmRequest) -> BoxFuture<'a, Result<LlmResponse, LlmError>> {
+    fn generate<'a>(
+        &'a self,
+        _: &'a LlmRequest,
+        _: Written<'a>,
+    ) -> BoxFuture<'a, Result<LlmResponse, LlmError>> {
         let usage = TokenUsage {
             input_tokens: 2100,
             output_tokens: 640,
@@ -173,6 +179,33 @@ async fn not_produced_report_has_null_judgement_and_says_so() {
     // The measured cues alone (questions, opening, closing, talk share) are decisive here.
     assert_eq!(json["speaker_analysis"]["roles_certain"], true);
     assert_eq!(json["speaker_analysis"]["speakers"][1]["label"], "coach");
+}
+
+#[tokio::test]
+async fn an_invalid_judgement_says_why_in_both_files() {
+    let segs = segments();
+    let bad = schema_violating_answer().to_string();
+    let a = build(Some(&Fixed(bad)), &segs, Language::En).await;
+    let dir = out_dir("report_invalid");
+    let (json, html) = write(&dir, &segs, &a, Language::En);
+    assert_schema_valid(&json);
+    assert_eq!(json["judgement"]["status"], "invalid");
+    let reasons = json["judgement"]["reasons"].as_array().unwrap();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.as_str().unwrap().contains("listening.score = 7"))
+    );
+    assert!(json["coaching_skills"].is_null() && json["diagnosis"].is_null());
+    assert!(
+        json["speaker_analysis"]["speakers"].is_array(),
+        "measured sections stay"
+    );
+    assert!(html.contains("data-status=\"invalid\"") && html.contains("listening.score = 7"));
+    assert!(
+        !html.contains("class=\"score\""),
+        "no scores without a judgement"
+    );
 }
 
 #[tokio::test]

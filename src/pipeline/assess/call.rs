@@ -1,11 +1,11 @@
 //! One structured call with validation and a single repair attempt.
 //!
 //! The repair request repeats the original prompt, shows the previous answer and lists the
-//! validation errors. If the second answer still fails, the error is transient: a later job
-//! attempt (with backoff) gets a fresh sample from the model. Never a default value.
+//! validation errors. If the second answer still fails, the judgement is `invalid` with
+//! those errors (another attempt would pay for the same mistakes again). Never a default.
 
 use super::usage::Usage;
-use crate::clients::llm::{ErrorClass, LlmError, LlmProvider, LlmRequest};
+use crate::clients::llm::{LlmError, LlmProvider, LlmRequest, Written};
 
 /// Why the assessment could not be produced.
 #[derive(Debug, thiserror::Error)]
@@ -14,18 +14,6 @@ pub enum AssessError {
     Llm(#[from] LlmError),
     #[error("the LLM's answer failed validation after one repair attempt: {}", .errors.join("; "))]
     InvalidOutput { errors: Vec<String> },
-    #[error("the measured metrics cannot be used for the assessment: {0}")]
-    Metrics(String),
-}
-
-impl AssessError {
-    pub fn class(&self) -> ErrorClass {
-        match self {
-            AssessError::Llm(e) => e.class(),
-            AssessError::InvalidOutput { .. } => ErrorClass::Transient,
-            AssessError::Metrics(_) => ErrorClass::Permanent,
-        }
-    }
 }
 
 /// Calls the provider and validates; on invalid output, one repair call.
@@ -37,8 +25,9 @@ pub async fn ask_validated<T>(
     request: &LlmRequest,
     usage: &mut Usage,
     validate: impl Fn(&str) -> Result<T, Vec<String>>,
+    written: Written<'_>,
 ) -> Result<T, AssessError> {
-    let first = provider.generate(request).await?;
+    let first = provider.generate(request, written).await?;
     usage.add(first.usage);
     usage.model = first.model.clone();
     let errors = match validate(&first.text) {
@@ -50,7 +39,7 @@ pub async fn ask_validated<T>(
         "LLM answer failed validation; asking for a repair"
     );
     let repair = repair_request(request, &first.text, &errors);
-    let second = provider.generate(&repair).await?;
+    let second = provider.generate(&repair, written).await?;
     usage.add(second.usage);
     validate(&second.text).map_err(|errors| AssessError::InvalidOutput { errors })
 }

@@ -17,7 +17,7 @@ use super::prompt::{estimate_tokens, part_summary, segment_line, system};
 use super::quote::check_quote;
 use super::schema::part_summary_schema;
 use super::usage::Usage;
-use crate::clients::llm::{LlmProvider, LlmRequest};
+use crate::clients::llm::{LlmProvider, LlmRequest, Written};
 use crate::pipeline::types::{Language, TranscriptSegment};
 
 /// How the transcript reaches the model.
@@ -83,6 +83,7 @@ pub async fn summarise_parts(
     parts: &[Range<usize>],
     lang: Language,
     usage: &mut Usage,
+    written: Written<'_>,
 ) -> Result<Vec<PartSummary>, AssessError> {
     let mut out = Vec::with_capacity(parts.len());
     for (i, range) in parts.iter().enumerate() {
@@ -92,10 +93,10 @@ pub async fn summarise_parts(
             system: system(lang),
             user: part_summary(lang, &numbered, i + 1, parts.len()),
             schema_name: "part_summary".to_owned(),
-            schema: part_summary_schema(),
+            schema: part_summary_schema(range.start + 1..=range.end),
         };
         let validate = |text: &str| parse_part(text, range, segments);
-        out.push(ask_validated(provider, &request, usage, validate).await?);
+        out.push(ask_validated(provider, &request, usage, validate, written).await?);
     }
     Ok(out)
 }

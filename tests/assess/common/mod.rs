@@ -8,8 +8,11 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use serde_json::{Value, json};
-use vibeinsight::clients::llm::LlmProvider;
-use vibeinsight::pipeline::assess::{AssessError, AssessInput, AssessOptions, Assessment, assess};
+use vibeinsight::clients::llm::{LlmError, LlmProvider};
+use vibeinsight::pipeline::assess::inputs::MeasuredMetrics;
+use vibeinsight::pipeline::assess::{
+    AssessError, AssessInput, AssessOptions, Assessment, JudgementStatus, OnOutage, assess,
+};
 use vibeinsight::pipeline::types::{Language, Span, TranscriptSegment};
 
 pub fn segments() -> Vec<TranscriptSegment> {
@@ -182,7 +185,10 @@ pub struct Recorded {
     pub body: Value,
 }
 
-/// A local server that answers each POST with the next scripted `(status, body)`.
+/// A local server that answers each POST with the next scripted `(status, body)`. A 200
+/// JSON answer to a request that asks for a stream goes out as the provider streams it
+/// (server-sent events, the text in pieces), unless the stub plays a server that ignores
+/// the stream request.
 pub struct Stub {
     pub base_url: String,
     pub requests: Arc<Mutex<Vec<Recorded>>>,
@@ -190,15 +196,26 @@ pub struct Stub {
 
 impl Stub {
     pub async fn start(script: Vec<(u16, String)>) -> Stub {
+        Self::serve(script, true).await
+    }
+
+    /// A server that always answers with one JSON body, as some OpenAI-compatible ones do.
+    pub async fn without_streaming(script: Vec<(u16, String)>) -> Stub {
+        Self::serve(script, false).await
+    }
+
+    async fn serve(script: Vec<(u16, String)>, streams: bool) -> Stub {
         let script = Arc::new(Mutex::new(script.into_iter().rev().collect::<Vec<_>>()));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let (s, r) = (script.clone(), requests.clone());
         let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: Bytes| {
             let (s, r) = (s.clone(), r.clone());
             async move {
-                let parsed = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let wants_stream =
+                    parsed["stream"] == true || uri.path().ends_with(":streamGenerateContent");
                 r.lock().unwrap().push(Recorded {
-                    path: uri.path().to_owned(),
+                    path: uri.path_and_query().map_or("", |p| p.as_str()).to_owned(),
                     headers,
                     body: parsed,
                 });
@@ -207,9 +224,16 @@ impl Stub {
                     .unwrap()
                     .pop()
                     .unwrap_or((599, "stub script exhausted".to_owned()));
+                let json: Option<Value> = serde_json::from_str(&text).ok();
+                let (content_type, text) = match json {
+                    Some(whole) if streams && wants_stream && status == 200 => {
+                        ("text/event-stream", as_events(&whole))
+                    }
+                    _ => (content_type(&text), text),
+                };
                 (
                     StatusCode::from_u16(status).unwrap(),
-                    [("content-type", content_type(&text))],
+                    [("content-type", content_type)],
                     text,
                 )
             }
@@ -228,6 +252,70 @@ impl Stub {
     }
 }
 
+/// A whole answer as the provider would have streamed it.
+fn as_events(whole: &Value) -> String {
+    let chunks = if whole.get("choices").is_some() {
+        openai_chunks(whole)
+    } else {
+        gemini_chunks(whole)
+    };
+    let mut out: String = chunks
+        .iter()
+        .map(|c| format!("data: {c}\r\n\r\n"))
+        .collect();
+    if whole.get("choices").is_some() {
+        out.push_str("data: [DONE]\n\n");
+    }
+    out
+}
+
+/// The text in pieces of a few characters (multi-byte ones included).
+fn pieces(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.chunks(37).map(|c| c.iter().collect()).collect()
+}
+
+/// OpenAI: a delta per piece, then the finish reason, then the usage in an event of its own.
+fn openai_chunks(whole: &Value) -> Vec<Value> {
+    let choice = &whole["choices"][0];
+    let message = &choice["message"];
+    let model = &whole["model"];
+    let mut chunks = vec![
+        json!({"model": model, "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": null}]}),
+    ];
+    for piece in pieces(message["content"].as_str().unwrap_or_default()) {
+        chunks.push(json!({"model": model, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}]}));
+    }
+    if let Some(refusal) = message["refusal"].as_str() {
+        chunks.push(json!({"model": model, "choices": [{"index": 0, "delta": {"refusal": refusal}, "finish_reason": null}]}));
+    }
+    chunks.push(json!({"model": model, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]}));
+    if !whole["usage"].is_null() {
+        chunks.push(json!({"model": model, "choices": [], "usage": whole["usage"]}));
+    }
+    chunks
+}
+
+/// Gemini: each event a partial response; the last one with the finish reason and usage.
+fn gemini_chunks(whole: &Value) -> Vec<Value> {
+    let Some(candidate) = whole["candidates"].get(0) else {
+        return vec![whole.clone()];
+    };
+    let text = candidate["content"]["parts"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    let mut chunks: Vec<Value> = pieces(text)
+        .into_iter()
+        .map(|piece| json!({"candidates": [{"content": {"parts": [{"text": piece}], "role": "model"}, "index": 0}], "modelVersion": whole["modelVersion"]}))
+        .collect();
+    let mut last = json!({"candidates": [{"content": {"parts": [{"text": ""}], "role": "model"}, "finishReason": candidate["finishReason"], "index": 0}], "modelVersion": whole["modelVersion"]});
+    if !whole["usageMetadata"].is_null() {
+        last["usageMetadata"] = whole["usageMetadata"].clone();
+    }
+    chunks.push(last);
+    chunks
+}
+
 fn content_type(body: &str) -> &'static str {
     if body.trim_start().starts_with('{') {
         "application/json"
@@ -236,17 +324,55 @@ fn content_type(body: &str) -> &'static str {
     }
 }
 
-/// The assessment of `segs` with default options, the way every provider test runs it.
+/// The assessment of `segs` with default options, the way every provider test runs it: a
+/// transient outage comes back as the error (attempts remain).
 pub async fn assess_with(
     provider: Option<&dyn LlmProvider>,
     segs: &[TranscriptSegment],
     metrics: &Value,
     language: Language,
 ) -> Result<Assessment, AssessError> {
+    assess_on_outage(provider, segs, metrics, language, OnOutage::Retry).await
+}
+
+pub async fn assess_on_outage(
+    provider: Option<&dyn LlmProvider>,
+    segs: &[TranscriptSegment],
+    metrics: &Value,
+    language: Language,
+    on_outage: OnOutage,
+) -> Result<Assessment, AssessError> {
+    let metrics = MeasuredMetrics::from_json(metrics).unwrap();
     let input = AssessInput {
         segments: segs,
         language,
-        metrics,
+        metrics: &metrics,
+        on_outage,
+        written: &|_| {},
     };
     assess(provider, &input, &AssessOptions::default()).await
+}
+
+/// The provider error of an assessment that returned one (a transient outage).
+pub fn llm_error(err: &AssessError) -> &LlmError {
+    match err {
+        AssessError::Llm(e) => e,
+        other => panic!("expected an LLM error, got {other}"),
+    }
+}
+
+/// The reason of an `unavailable` judgement.
+pub fn unavailable_reason(a: &Assessment) -> &str {
+    match &a.judgement {
+        JudgementStatus::Unavailable { reason } => reason,
+        other => panic!("expected unavailable, got {other:?}"),
+    }
+}
+
+/// The problems of an `invalid` judgement.
+pub fn invalid_reasons(a: &Assessment) -> &[String] {
+    match &a.judgement {
+        JudgementStatus::Invalid { reasons } => reasons,
+        other => panic!("expected invalid, got {other:?}"),
+    }
 }

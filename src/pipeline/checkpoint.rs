@@ -1,0 +1,90 @@
+//! What the measured part of a session produced, kept so nothing paid for is bought twice.
+//!
+//! Transcription is paid per request and decoding plus diarization take minutes on an hour
+//! of audio; the judgement after them is the stage most likely to meet an outage. So when
+//! the measured part is done its result is checkpointed ([`Measured`]), and a later attempt
+//! (after a transient failure, a hand-back at shutdown or an expired lease) resumes from it.
+//! A re-judgement (`ops.reassess`) reads the same record. The record is valid only for the
+//! inputs it came from: [`fingerprint`] names them, and a different fingerprint means the
+//! work is done again. Where checkpoints are kept is the caller's business ([`Checkpoints`]):
+//! a table for the daemon, nowhere for a local run.
+
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::SttSettings;
+use crate::pipeline::assess::inputs::MeasuredMetrics;
+use crate::pipeline::types::{Language, TranscriptSegment};
+
+/// The checkpoint stage name of [`Measured`].
+pub const MEASURED: &str = "measured";
+
+/// Everything the measured part produced: what the judgement reads and what the result
+/// stores beside it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Measured {
+    pub language: Language,
+    /// The aligned transcript (empty without transcription).
+    pub segments: Vec<TranscriptSegment>,
+    pub assessable: Assessable,
+    /// `analysis_results.metrics` as measured (the judgement adds the roles).
+    pub metrics: Value,
+    /// `analysis_results.provenance` as measured (the judgement adds its own part).
+    pub provenance: Value,
+    pub audio_seconds: f64,
+    pub bytes: u64,
+}
+
+/// Whether the measurements can be judged.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assessable {
+    Metrics(MeasuredMetrics),
+    /// The measurements were withheld (low diarization confidence): the reason.
+    Withheld(String),
+}
+
+/// Names what the measured part depends on: the object (key and size), the session's
+/// language and speaker count, the transcription provider and model, and this build.
+pub fn fingerprint(
+    audio_path: &str,
+    bytes: u64,
+    language: Language,
+    num_speakers: u8,
+    stt: &SttSettings,
+) -> String {
+    let stt = match stt.client_config() {
+        Some(_) => format!("{}@{}", stt.model, stt.base_url.trim_end_matches('/')),
+        None => "none".to_owned(),
+    };
+    format!(
+        "v{} key={audio_path} bytes={bytes} language={language:?} speakers={num_speakers} stt={stt}",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Where stage results are kept between attempts. Failures to load or save are the
+/// implementation's to log: a missing checkpoint only means the work is done again.
+pub trait Checkpoints: Send + Sync {
+    /// The payload saved for `stage` under this `fingerprint`, if any.
+    fn load<'a>(&'a self, stage: &'a str, fingerprint: &'a str) -> BoxFuture<'a, Option<Value>>;
+    fn save<'a>(
+        &'a self,
+        stage: &'a str,
+        fingerprint: &'a str,
+        payload: Value,
+    ) -> BoxFuture<'a, ()>;
+}
+
+/// A local run keeps nothing: it has no second attempt.
+pub struct NoCheckpoints;
+
+impl Checkpoints for NoCheckpoints {
+    fn load<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Option<Value>> {
+        Box::pin(async { None })
+    }
+    fn save<'a>(&'a self, _: &'a str, _: &'a str, _: Value) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+}
