@@ -139,6 +139,7 @@ async fn a_transient_failure_shows_retrying_then_succeeds() {
             "preprocessing",
             "diarization",
             "analyzing",
+            "saving",
             "completed"
         ]
     );

@@ -72,6 +72,7 @@ async fn a_session_completes_with_progress_in_stage_order() {
             "preprocessing",
             "diarization",
             "analyzing",
+            "saving",
             "completed"
         ]
     );

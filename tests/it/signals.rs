@@ -137,6 +137,7 @@ async fn sigterm_hands_the_job_back_and_exits_quickly() {
             "preprocessing",
             "diarization",
             "analyzing",
+            "saving",
             "completed"
         ]
     );

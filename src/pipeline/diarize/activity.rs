@@ -16,9 +16,16 @@ pub fn frame_levels(x: &[f32], win: usize, hop: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Levels at or below this are digital silence ([`frame_levels`] clamps at -100 dB).
+const DIGITAL_FLOOR_DB: f32 = -99.0;
+
 /// `q`-quantile of the levels above the digital floor.
 pub fn quantile(levels: &[f32], q: f32) -> f32 {
-    let mut v: Vec<f32> = levels.iter().copied().filter(|&l| l > -99.0).collect();
+    let mut v: Vec<f32> = levels
+        .iter()
+        .copied()
+        .filter(|&l| l > DIGITAL_FLOOR_DB)
+        .collect();
     if v.is_empty() {
         return -100.0;
     }
@@ -28,9 +35,17 @@ pub fn quantile(levels: &[f32], q: f32) -> f32 {
 
 /// Speech where the level is well above the noise floor: the threshold sits a fixed share of
 /// the way from the floor (10th percentile) to the loud speech level (95th percentile), but
-/// never less than 6 dB above the floor.
+/// never less than 6 dB above the floor. Where a tenth or more of the frames are digital
+/// silence (a gated or muted channel, e.g. Zoom's per-participant tracks), that silence is
+/// the floor: the quantile of the other frames would measure speech against itself and
+/// find none.
 pub fn energy_mask(levels: &[f32], share: f32) -> Vec<bool> {
-    let floor = quantile(levels, 0.10);
+    let silent = levels.iter().filter(|&&l| l <= DIGITAL_FLOOR_DB).count();
+    let floor = if silent * 10 >= levels.len() {
+        -100.0
+    } else {
+        quantile(levels, 0.10)
+    };
     let peak = quantile(levels, 0.95);
     let thr = floor + (share * (peak - floor)).max(6.0);
     levels.iter().map(|&l| l > thr).collect()
@@ -120,5 +135,15 @@ mod tests {
         let s: String = m.iter().map(|&b| if b { '1' } else { '0' }).collect();
         // The 2-frame gap closes; the lone frame at 13 is dropped; the 3-frame gap stays.
         assert_eq!(s, "1111111111000000");
+    }
+
+    #[test]
+    fn speech_between_digital_silences_is_speech() {
+        // A muted channel: exact zeros, then words at -20 dB with quieter onsets.
+        let mut levels = vec![-100.0; 60];
+        levels.extend([-30.0, -22.0, -20.0, -20.0, -21.0, -20.0, -22.0, -30.0]);
+        levels.extend(vec![-100.0; 60]);
+        let mask = energy_mask(&levels, 0.1);
+        assert_eq!(mask.iter().filter(|&&m| m).count(), 8);
     }
 }
