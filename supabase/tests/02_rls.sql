@@ -11,7 +11,7 @@ do $$ begin
     end if;
   end if;
 end $$;
-select plan(25);
+select plan(27);
 
 -- Fresh users, so rows left by a seed or earlier work cannot interfere.
 select gen_random_uuid() as alice \gset
@@ -80,6 +80,10 @@ select throws_ok($q$select pgmq.send('session_processing', '{}'::jsonb)$q$, '425
 select throws_ok('select * from ops.queue_overview', '42501', null, 'ops views are not reachable');
 select throws_ok(format('select ops.requeue(%L)', :'alice_session'), '42501', null,
   'ops.requeue is not callable');
+select throws_ok(format('select ops.reassess(%L)', :'alice_session'), '42501', null,
+  'ops.reassess is not callable');
+select throws_ok('select count(*) from internal.stage_checkpoints', '42501', null,
+  'stage checkpoints are not readable');
 select throws_ok(format($q$select internal.record_progress(%L, 'completed', 100::smallint, 'x', 1)$q$, :'alice_session'),
   '42501', null, 'internal.record_progress is not callable');
 

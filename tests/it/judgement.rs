@@ -215,14 +215,25 @@ async fn setup(model: Model) -> Setup {
 
 impl Setup {
     async fn worker(&self, max_attempts: &str) -> InProcessWorker {
+        self.worker_judged_by(&self.llm.base_url, "stub-model", max_attempts)
+            .await
+    }
+
+    async fn worker_judged_by(
+        &self,
+        url: &str,
+        model: &str,
+        max_attempts: &str,
+    ) -> InProcessWorker {
         let env = [
             ("VIBEINSIGHT__STT__PROVIDER", "openai"),
             ("VIBEINSIGHT__STT__BASE_URL", self.stt.base_url.as_str()),
             ("VIBEINSIGHT__STT__API_KEY", KEY),
             ("VIBEINSIGHT__STT__MODEL", "whisper-1"),
             ("VIBEINSIGHT__LLM__PROVIDER", "openai"),
-            ("VIBEINSIGHT__LLM__BASE_URL", self.llm.base_url.as_str()),
-            ("VIBEINSIGHT__LLM__MODEL", "stub-model"),
+            ("VIBEINSIGHT__LLM__BASE_URL", url),
+            ("VIBEINSIGHT__LLM__MODEL", model),
+            ("VIBEINSIGHT__LLM__TIMEOUT_SECS", "1200"),
             ("VIBEINSIGHT__QUEUE__MAX_ATTEMPTS", max_attempts),
         ];
         InProcessWorker::start(self.db.settings(&env)).await
@@ -450,7 +461,7 @@ async fn reassess_refuses_what_it_cannot_judge() {
 
 /// The detail of the final event of a re-judgement.
 async fn wait_for_reassessment(db: &TestDb, id: Uuid) -> Value {
-    for _ in 0..600 {
+    for _ in 0..24_000 {
         let detail: Option<Value> = sqlx::query_scalar(
             "select detail from public.processing_events
               where session_id = $1 and stage = 'completed' and detail ? 'reassessment'",
@@ -465,4 +476,94 @@ async fn wait_for_reassessment(db: &TestDb, id: Uuid) -> Value {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no re-judgement finished for {id}");
+}
+
+/// The real local chat model `just llm` starts (llama.cpp, Qwen2.5-Coder 0.5B): its base URL
+/// and model name, or `None` (SKIPPED, said on stderr) where it is not running. Under CI the
+/// recipe must have provided it.
+async fn real_model() -> Option<(String, String)> {
+    let url = std::env::var("VIBEINSIGHT_TEST_LLM_URL").unwrap_or_default();
+    if url.is_empty() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI: VIBEINSIGHT_TEST_LLM_URL is not set; `just test` starts the local model (`just llm`)"
+        );
+        eprintln!("SKIPPED: no local chat model (VIBEINSIGHT_TEST_LLM_URL; `just llm` starts one)");
+        return None;
+    }
+    let models: Value = reqwest::get(format!("{url}/models"))
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .expect("the local model answers /models")
+        .json()
+        .await
+        .unwrap();
+    let name = models["data"][0]["id"].as_str().unwrap().to_owned();
+    Some((url, name))
+}
+
+/// The contract with a real model, never its wording: the session completes with a
+/// validated judgement or with `invalid` and its reasons; a re-judgement asks the
+/// transcription side for nothing.
+#[tokio::test]
+async fn a_real_model_judges_or_is_rejected_with_reasons_and_reassess_transcribes_nothing() {
+    let Some((url, model)) = real_model().await else {
+        return;
+    };
+    let s = setup(Model::Down).await;
+    let worker = s.worker_judged_by(&url, &model, "2").await;
+    let (status, error) =
+        s.db.wait_until_done(s.session, Duration::from_secs(1200))
+            .await;
+    assert_eq!((status.as_str(), error), ("completed", None));
+    let judgement = s.judgement().await;
+    let segments = s.transcript_rows().await;
+    assert!(segments > 0);
+    match judgement["status"].as_str().unwrap() {
+        "produced" => {
+            let skills: Value = sqlx::query_scalar(
+                "select coaching_skills from public.analysis_results where session_id = $1",
+            )
+            .bind(s.session)
+            .fetch_one(&s.db.pool)
+            .await
+            .unwrap();
+            for (_, skill) in skills.as_object().unwrap() {
+                for example in skill["examples"].as_array().unwrap() {
+                    let n = example["segment"].as_i64().unwrap();
+                    assert!(
+                        (1..=segments).contains(&n),
+                        "{example} of {segments} segments"
+                    );
+                }
+            }
+        }
+        "invalid" => assert!(
+            !judgement["reasons"].as_array().unwrap().is_empty(),
+            "{judgement}"
+        ),
+        other => panic!("a reachable model gives produced or invalid, not {other}: {judgement}"),
+    }
+    let stt_calls = s.stt.requests().len();
+    let events_before = s.db.events(s.session).await.len();
+    sqlx::query("select ops.reassess($1)")
+        .bind(s.session)
+        .execute(&s.db.pool)
+        .await
+        .unwrap();
+    let detail = wait_for_reassessment(&s.db, s.session).await;
+    worker.stop().await;
+
+    assert!(
+        ["produced", "invalid"].contains(&detail["judgement"].as_str().unwrap()),
+        "{detail}"
+    );
+    assert_eq!(
+        s.stt.requests().len(),
+        stt_calls,
+        "no transcription request"
+    );
+    let after = s.db.stages(s.session).await.split_off(events_before);
+    assert!(after.contains(&"analyzing".to_owned()), "{after:?}");
+    assert!(!after.contains(&"downloading".to_owned()), "{after:?}");
 }
