@@ -35,7 +35,7 @@ impl GeminiClient {
     /// # Errors
     /// When the TLS backend cannot be initialised.
     pub fn new(model: String, key: SecretString, timeout: Duration) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder().timeout(timeout).build()?;
+        let http = super::llm::http_client(timeout)?;
         Ok(Self {
             http,
             base_url: DEFAULT_BASE_URL.to_owned(),

@@ -69,8 +69,9 @@ pub enum LlmError {
         provider: &'static str,
         reason: String,
     },
-    /// Connection, timeout or body-read failure.
-    #[error("{provider} request failed: {source}")]
+    /// Connection, timeout or body-read failure. reqwest's own message ("error sending
+    /// request") says nothing an operator can act on; the causes below it do.
+    #[error("{provider} request failed: {}", causes(source))]
     Transport {
         provider: &'static str,
         #[source]
@@ -98,6 +99,18 @@ impl LlmError {
     }
 }
 
+/// An error and its causes, outermost first.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
+}
+
 /// Maps an HTTP status to the retry class shared by both providers.
 pub fn status_class(status: u16) -> ErrorClass {
     match status {
@@ -105,6 +118,19 @@ pub fn status_class(status: u16) -> ErrorClass {
         500..=599 => ErrorClass::Transient,
         _ => ErrorClass::Permanent,
     }
+}
+
+/// The HTTP client of an LLM provider. Calls are long and minutes apart, so a kept-alive
+/// connection saves nothing, and a server that closed it meanwhile (llama.cpp's does) makes
+/// the next call fail with "connection closed before message completed": none are kept.
+///
+/// # Errors
+/// When the TLS backend cannot be initialised.
+pub(super) fn http_client(timeout: std::time::Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .pool_max_idle_per_host(0)
+        .build()
 }
 
 /// How much of the answer has arrived, in characters; called as chunks arrive.

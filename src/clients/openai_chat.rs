@@ -38,7 +38,7 @@ impl OpenAiChatClient {
         key: Option<SecretString>,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder().timeout(timeout).build()?;
+        let http = super::llm::http_client(timeout)?;
         let base_url = base_url.trim_end_matches('/').to_owned();
         Ok(Self {
             http,
