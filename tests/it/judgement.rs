@@ -126,7 +126,7 @@ fn schema_following_answer(request: &Value) -> Value {
         "coach_speaker": speakers[0],
         "coach_reason": "r",
         "coaching_skills": {"listening": skill, "questioning": skill, "empathy": skill, "feedback": skill},
-        "emotion_analysis": speakers.iter().map(|s| json!({"speaker": s, "positive": 50, "neutral": 50, "negative": 0})).collect::<Vec<_>>(),
+        "emotion_analysis": speakers.iter().map(|s| (format!("speaker_{s}"), json!({"positive": 50, "neutral": 50, "negative": 0}))).collect::<serde_json::Map<_, _>>(),
         "diagnosis": {"style_id": style, "reason": "r"},
         "prescriptions": prescriptions
     })

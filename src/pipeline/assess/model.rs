@@ -1,6 +1,8 @@
 //! The judgement's data: what the LLM must return ([`RawJudgement`], parsed leniently
 //! only in the sense that serde checks types) and what survives validation ([`Judgement`]).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Names of the four skills, in the order the app shows them.
@@ -12,7 +14,8 @@ pub struct RawJudgement {
     pub coach_speaker: i64,
     pub coach_reason: String,
     pub coaching_skills: RawSkills,
-    pub emotion_analysis: Vec<RawEmotion>,
+    /// `speaker_N` → split: one entry per measured speaker, which the schema enforces.
+    pub emotion_analysis: BTreeMap<String, RawEmotion>,
     pub diagnosis: RawDiagnosis,
     pub prescriptions: Vec<RawPrescription>,
 }
@@ -56,7 +59,6 @@ pub struct RawExample {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEmotion {
-    pub speaker: i64,
     pub positive: i64,
     pub neutral: i64,
     pub negative: i64,

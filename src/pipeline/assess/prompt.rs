@@ -10,7 +10,7 @@ use super::plan::PartSummary;
 use super::roles::RoleAssignment;
 use crate::pipeline::types::{Language, TranscriptSegment};
 
-pub const PROMPT_VERSION: &str = "assess-2025.1";
+pub const PROMPT_VERSION: &str = "assess-2026.12";
 
 /// Formats seconds as `mm:ss.s` (or `h:mm:ss` past an hour) for the transcript lines.
 pub fn clock(seconds: f64) -> String {

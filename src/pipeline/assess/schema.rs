@@ -40,13 +40,9 @@ pub fn judgement_schema(
         "coaching_skills": object(json!({
             "listening": skill, "questioning": skill, "empathy": skill, "feedback": skill
         })),
-        "emotion_analysis": {
-            "type": "array", "minItems": speakers.len(), "maxItems": speakers.len(),
-            "items": object(json!({
-                "speaker": {"type": "integer", "enum": speakers},
-                "positive": percent(), "neutral": percent(), "negative": percent()
-            }))
-        },
+        "emotion_analysis": object(
+            speakers.iter().map(|s| (format!("speaker_{s}"), emotion_split())).collect::<serde_json::Map<_, _>>()
+        ),
         "diagnosis": object(json!({
             "style_id": {"type": "string", "enum": styles},
             "reason": {"type": "string"}
@@ -102,12 +98,18 @@ fn prescription_schema(key: &str, value: f64) -> Value {
     }))
 }
 
+/// One speaker's tone; the sum of 100 is the validator's to check (no schema can say it).
+fn emotion_split() -> Value {
+    object(json!({"positive": percent(), "neutral": percent(), "negative": percent()}))
+}
+
 fn percent() -> Value {
     json!({"type": "integer", "minimum": 0, "maximum": 100})
 }
 
 /// A closed object: all listed properties required, nothing else allowed.
-fn object(properties: Value) -> Value {
+fn object(properties: impl Into<Value>) -> Value {
+    let properties: Value = properties.into();
     let required: Vec<String> = properties
         .as_object()
         .map(|m| m.keys().cloned().collect())
@@ -163,6 +165,17 @@ mod tests {
             ]
         );
         assert!(options.iter().all(|o| o["additionalProperties"] == false));
+    }
+
+    #[test]
+    fn every_measured_speaker_gets_exactly_one_emotion_split() {
+        let schema = judgement_schema(&[0, 1, 2], &Citable::Range(1..=3), &metrics());
+        let emotions = &schema["properties"]["emotion_analysis"];
+        assert_eq!(
+            emotions["required"],
+            json!(["speaker_0", "speaker_1", "speaker_2"])
+        );
+        assert_eq!(emotions["additionalProperties"], false);
     }
 
     #[test]

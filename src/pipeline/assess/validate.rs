@@ -155,17 +155,22 @@ fn example(
 
 fn emotions(raw: &RawJudgement, ev: &Evidence<'_>, errs: &mut Vec<String>) -> Vec<SpeakerEmotion> {
     let mut out: Vec<SpeakerEmotion> = Vec::new();
-    for e in &raw.emotion_analysis {
-        let Some(speaker) = speaker_index(e.speaker, ev, "emotion_analysis.speaker", errs) else {
+    for (key, e) in &raw.emotion_analysis {
+        let Some(speaker) = key
+            .strip_prefix("speaker_")
+            .and_then(|n| n.parse::<i64>().ok())
+            .and_then(|n| speaker_index(n, ev, "emotion_analysis key", errs))
+        else {
+            if !key.starts_with("speaker_") {
+                errs.push(format!("emotion_analysis key {key:?} is not speaker_N"));
+            }
             continue;
         };
         let parts = [e.positive, e.neutral, e.negative];
         if parts.iter().any(|p| !(0..=100).contains(p)) || parts.iter().sum::<i64>() != 100 {
-            errs.push(format!("emotion_analysis for speaker {speaker}: {parts:?} must be integers 0..100 summing to 100"));
-            continue;
-        }
-        if out.iter().any(|o| o.speaker == speaker) {
-            errs.push(format!("emotion_analysis lists speaker {speaker} twice"));
+            errs.push(format!(
+                "emotion_analysis.{key}: {parts:?} must be integers 0..100 summing to 100"
+            ));
             continue;
         }
         let [positive, neutral, negative] = parts.map(|p| p as u8);
@@ -176,13 +181,9 @@ fn emotions(raw: &RawJudgement, ev: &Evidence<'_>, errs: &mut Vec<String>) -> Ve
             negative,
         });
     }
-    for s in ev
-        .speakers
-        .iter()
-        .filter(|s| !out.iter().any(|o| o.speaker == **s))
-    {
-        if !errs.iter().any(|e| e.contains(&format!("speaker {s}"))) {
-            errs.push(format!("emotion_analysis is missing speaker {s}"));
+    for s in ev.speakers {
+        if !raw.emotion_analysis.contains_key(&format!("speaker_{s}")) {
+            errs.push(format!("emotion_analysis is missing speaker_{s}"));
         }
     }
     out

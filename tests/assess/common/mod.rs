@@ -132,10 +132,10 @@ pub fn valid_answer() -> Value {
             "feedback": {"score": 3, "summary": "気づきを承認している。",
                 "examples": [{"segment": 11, "quote": "大きな一歩ですね", "comment": "前進を承認している。"}]}
         },
-        "emotion_analysis": [
-            {"speaker": 0, "positive": 20, "neutral": 40, "negative": 40},
-            {"speaker": 1, "positive": 60, "neutral": 40, "negative": 0}
-        ],
+        "emotion_analysis": {
+            "speaker_0": {"positive": 20, "neutral": 40, "negative": 40},
+            "speaker_1": {"positive": 60, "neutral": 40, "negative": 0}
+        },
         "diagnosis": {"style_id": "curious_explorer", "reason": "開かれた質問が中心で、相手の気づきを引き出している。"},
         "prescriptions": [
             {"action": "相手が話し終えたら3秒待ってから話し始める。", "metric": "speaker_1.mean_response_latency_s", "measured_value": 0.25, "target": "3秒"},
@@ -154,7 +154,7 @@ pub fn misquoted_answer() -> Value {
 pub fn schema_violating_answer() -> Value {
     let mut v = valid_answer();
     v["coaching_skills"]["listening"]["score"] = json!(7);
-    v["emotion_analysis"][0]["negative"] = json!(30);
+    v["emotion_analysis"]["speaker_0"]["negative"] = json!(30);
     v["prescriptions"][0]["measured_value"] = json!(4.0);
     v
 }
