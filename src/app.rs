@@ -69,6 +69,7 @@ impl App {
             },
             visibility_timeout,
             max_attempts: queue.max_attempts as i32,
+            upload_grace: Duration::from_secs(queue.upload_grace_secs),
             backoff: Backoff {
                 base: Duration::from_secs(queue.backoff_base_secs.into()),
                 max: Duration::from_secs(queue.backoff_max_secs.into()),

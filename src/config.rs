@@ -37,10 +37,13 @@ max_attempts = 5
 poll_interval_secs = 10
 backoff_base_secs = 5
 backoff_max_secs = 600
+upload_grace_secs = 600
 
 [worker]
 concurrency = 2
-shutdown_grace_secs = 5
+# Fly allows a kill_timeout of up to 300 s; fly.toml asks for all of it, and this leaves 30 s
+# of it to hand back what is unfinished and exit.
+shutdown_grace_secs = 270
 
 [telemetry]
 metrics_addr = "127.0.0.1:9091"
@@ -127,6 +130,9 @@ pub struct QueueSettings {
     pub poll_interval_secs: u64,
     pub backoff_base_secs: u32,
     pub backoff_max_secs: u32,
+    /// A recording missing (or still empty) this long after its session row was inserted is
+    /// "not found" for good; before, the upload may still be in flight and is waited for.
+    pub upload_grace_secs: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -56,6 +56,8 @@ pub enum Failure {
     InvalidAudioPath { path: String, reason: &'static str },
     #[error("audio object {0:?} does not exist")]
     ObjectMissing(String),
+    #[error("audio object {0:?} is empty (0 bytes)")]
+    ObjectEmpty(String),
     #[error("audio object is {bytes} bytes, more than the {max} allowed")]
     ObjectTooLarge { bytes: u64, max: u64 },
     #[error("storage refused access to {0:?}")]
@@ -71,6 +73,12 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// Whether the recording may simply not be uploaded yet (missing, or created empty by a
+    /// resumable upload that has not written its data).
+    pub fn awaits_upload(&self) -> bool {
+        matches!(self, Failure::ObjectMissing(_) | Failure::ObjectEmpty(_))
+    }
+
     /// The sentence stored in `sessions.error` and shown on the `error` progress row.
     pub fn message(&self, language: Language) -> String {
         let ja = language == Language::Ja;
@@ -90,6 +98,10 @@ impl Failure {
             Failure::ObjectMissing(_) => text(
                 "音声ファイルが見つかりません",
                 "The audio file was not found in storage",
+            ),
+            Failure::ObjectEmpty(_) => text(
+                "音声ファイルが空です（アップロードが完了していません）",
+                "The audio file is empty (the upload never completed)",
             ),
             Failure::ObjectTooLarge { .. } => {
                 text("音声ファイルが大きすぎます", "The audio file is too large")

@@ -10,7 +10,8 @@ pub struct Fetched {
 }
 
 /// # Errors
-/// A refused path or a missing or oversized object is permanent; storage outages are transient.
+/// A refused path or a missing, empty or oversized object is permanent (the job may still wait
+/// for an upload in flight, see `worker::job`); storage outages are transient.
 pub async fn fetch(storage: &Storage, audio_path: &str) -> Result<Fetched, JobError> {
     let key = storage
         .key(audio_path)
@@ -19,6 +20,9 @@ pub async fn fetch(storage: &Storage, audio_path: &str) -> Result<Fetched, JobEr
             reason: err.0,
         })?;
     let object = storage.fetch(&key).await?;
+    if object.bytes == 0 {
+        return Err(Failure::ObjectEmpty(key.as_str().to_owned()).into());
+    }
     tracing::info!(bytes = object.bytes, "fetched the recording");
     Ok(Fetched {
         object,

@@ -13,6 +13,7 @@ pub struct SessionRow {
     pub language: String,
     pub num_speakers: i16,
     pub status: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl SessionRow {
@@ -28,7 +29,7 @@ impl SessionRow {
 /// # Errors
 /// Database errors.
 pub async fn load(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<SessionRow>> {
-    sqlx::query_as("select id, user_id, audio_path, language, num_speakers, status from public.sessions where id = $1")
+    sqlx::query_as("select id, user_id, audio_path, language, num_speakers, status, created_at from public.sessions where id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await

@@ -44,6 +44,8 @@ pub struct JobContext {
     pub backoff: Backoff,
     /// Poked when a retry becomes due, so the loop need not poll for it.
     pub wake: Arc<Notify>,
+    /// How long after a session's insert a missing recording is waited for.
+    pub upload_grace: Duration,
     pub metrics: Arc<Metrics>,
 }
 
@@ -117,6 +119,11 @@ async fn try_process(
     match run_pipeline(ctx, delivery, &session, Work::Full(spec), shutdown).await {
         Run::Finished(result) => match *result {
             Ok(outcome) => complete(ctx, delivery, &session, outcome).await,
+            Err(JobError::Permanent(failure))
+                if failure.awaits_upload() && upload_may_be_in_flight(ctx, &session) =>
+            {
+                wait_for_upload(ctx, delivery, &session, &failure).await
+            }
             Err(JobError::Permanent(failure)) => {
                 match &failure {
                     Failure::Transcription(_) => {
@@ -423,11 +430,7 @@ async fn retry_or_fail(
     record_progress(&mut conn, delivery, session, &update, detail).await?;
     queue::retry_later(&ctx.pool, delivery, delay).await?;
     tracing::warn!(%reason, retry_in_secs = delay.as_secs_f64(), "transient failure; retrying later");
-    let wake = ctx.wake.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        wake.notify_one();
-    });
+    wake_after(ctx, delay);
     Ok(JobOutcome::Retrying)
 }
 
@@ -440,9 +443,53 @@ async fn hand_back(
     let detail = json!({"reason": "handed back at shutdown"});
     let mut conn = ctx.pool.acquire().await?;
     record_progress(&mut conn, delivery, session, &update, detail).await?;
-    queue::hand_back(&ctx.pool, delivery).await?;
+    queue::hand_back(&ctx.pool, delivery, Duration::ZERO).await?;
     tracing::info!("handed the job back for another worker");
     Ok(JobOutcome::HandedBack)
+}
+
+/// Wakes the loop when a message put off by `delay` becomes visible again.
+fn wake_after(ctx: &JobContext, delay: Duration) {
+    let wake = ctx.wake.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        wake.notify_one();
+    });
+}
+
+/// How often a recording still being uploaded is looked for.
+const UPLOAD_RECHECK: Duration = Duration::from_secs(10);
+
+/// The app inserts the session, then its (resumable) upload finishes: until the grace after
+/// the insert has passed, a missing or empty object is an upload in flight.
+fn upload_may_be_in_flight(ctx: &JobContext, session: &SessionRow) -> bool {
+    let waited = chrono::Utc::now() - session.created_at;
+    waited.to_std().unwrap_or_default() < ctx.upload_grace
+}
+
+/// Looks again in a few seconds without counting the attempt: nothing has failed yet.
+async fn wait_for_upload(
+    ctx: &JobContext,
+    delivery: &Delivery,
+    session: &SessionRow,
+    failure: &Failure,
+) -> anyhow::Result<JobOutcome> {
+    let note = match session.language() {
+        crate::pipeline::types::Language::Ja => "アップロードの完了を待っています",
+        _ => "waiting for the upload",
+    };
+    let update = ProgressUpdate {
+        stage: Stage::Retrying,
+        percent: 0,
+        note: Some(note.to_owned()),
+    };
+    let detail = json!({"waiting_for_upload": failure.to_string(), "retry_in_secs": UPLOAD_RECHECK.as_secs()});
+    let mut conn = ctx.pool.acquire().await?;
+    record_progress(&mut conn, delivery, session, &update, detail).await?;
+    queue::hand_back(&ctx.pool, delivery, UPLOAD_RECHECK).await?;
+    tracing::info!(%failure, "the recording is not uploaded yet; looking again shortly");
+    wake_after(ctx, UPLOAD_RECHECK);
+    Ok(JobOutcome::Retrying)
 }
 
 /// The session's progress row and history, in its language, at this delivery's attempt.

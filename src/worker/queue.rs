@@ -55,18 +55,21 @@ pub async fn retry_later(pool: &PgPool, delivery: &Delivery, delay: Duration) ->
     extend(pool, delivery, delay).await.map(drop)
 }
 
-/// Returns an unfinished job at shutdown: visible now, and the attempt not counted, since
-/// nothing failed. pgmq has no call that lowers `read_ct`, hence the direct update.
+/// Returns a job without counting the attempt, since nothing failed: an unfinished job at
+/// shutdown (`after` zero: visible now), or a recording still being uploaded (look again
+/// `after`). pgmq has no call that lowers `read_ct`, hence the direct update.
 ///
 /// # Errors
 /// Database errors.
-pub async fn hand_back(pool: &PgPool, delivery: &Delivery) -> sqlx::Result<()> {
+pub async fn hand_back(pool: &PgPool, delivery: &Delivery, after: Duration) -> sqlx::Result<()> {
     sqlx::query(
-        "update pgmq.q_session_processing set vt = clock_timestamp(), read_ct = greatest(read_ct - 1, 0)
+        "update pgmq.q_session_processing
+            set vt = clock_timestamp() + make_interval(secs => $3), read_ct = greatest(read_ct - 1, 0)
           where msg_id = $1 and read_ct = $2",
     )
     .bind(delivery.msg_id)
     .bind(delivery.read_ct)
+    .bind(after.as_secs_f64())
     .execute(pool)
     .await?;
     Ok(())

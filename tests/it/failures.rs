@@ -67,12 +67,13 @@ async fn bad_messages_and_bad_audio_fail_clearly_and_the_worker_keeps_serving() 
         corrupt_status.1.unwrap().starts_with("音声ファイル"),
         "reason in Japanese"
     );
-    assert_eq!(
-        empty_status,
-        (
-            "failed".into(),
-            Some("The audio file is empty (the file is empty)".into())
-        )
+    assert_eq!(empty_status.0, "failed");
+    assert!(
+        empty_status
+            .1
+            .unwrap()
+            .starts_with("The audio file is empty (the upload never completed)"),
+        "an empty object past the upload grace"
     );
     assert_eq!(missing_status.0, "failed");
     assert!(missing_status.1.unwrap().contains("not found"));
@@ -217,4 +218,49 @@ async fn paths_outside_storage_are_refused_without_a_fetch() {
             .contains("bucket other than the configured one")
     );
     assert_eq!(server.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_recording_uploaded_after_its_session_row_is_waited_for() {
+    let db = TestDb::new().await;
+    let fixtures = tempfile::tempdir().unwrap();
+    let wav = speech_like_wav(fixtures.path(), "late.wav", 16_000, 1, 2.0);
+    let user = Uuid::new_v4();
+    // One upload has not created the object yet; a resumable one has created it empty.
+    let keys = [format!("{user}/late.wav"), format!("{user}/resumable.wav")];
+    let stored = |key: &str| db.storage_dir.path().join(key);
+    std::fs::create_dir_all(stored(&keys[0]).parent().unwrap()).unwrap();
+    std::fs::write(stored(&keys[1]), b"").unwrap();
+    let mut ids = Vec::new();
+    for key in &keys {
+        ids.push(
+            insert_as_user(&db.pool, user, key, Language::En, 2)
+                .await
+                .unwrap(),
+        );
+    }
+    let worker =
+        InProcessWorker::start(db.settings(&[("VIBEINSIGHT__QUEUE__UPLOAD_GRACE_SECS", "120")]))
+            .await;
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    for key in &keys {
+        std::fs::copy(&wav, stored(key)).unwrap();
+    }
+    for id in &ids {
+        let (status, error) = db.wait_until_done(*id, Duration::from_secs(60)).await;
+        assert_eq!((status.as_str(), error), ("completed", None));
+        let stages = db.stages(*id).await;
+        let waited = stages
+            .iter()
+            .position(|s| s == "retrying")
+            .expect("a retrying row");
+        assert!(waited < stages.iter().rposition(|s| s == "downloading").unwrap());
+        let attempts: Vec<i32> = db.events(*id).await.iter().map(|(_, a)| *a).collect();
+        assert_eq!(
+            attempts.iter().max(),
+            Some(&1),
+            "waiting counts no attempt: {attempts:?}"
+        );
+    }
+    worker.stop().await;
 }

@@ -156,6 +156,9 @@ fn base_env(url: &str, storage: &Path) -> HashMap<String, String> {
         ("VIBEINSIGHT__QUEUE__POLL_INTERVAL_SECS", "1"),
         ("VIBEINSIGHT__QUEUE__BACKOFF_BASE_SECS", "1"),
         ("VIBEINSIGHT__QUEUE__BACKOFF_MAX_SECS", "2"),
+        // A missing recording here means one never uploaded; the upload-in-flight test sets
+        // its own grace.
+        ("VIBEINSIGHT__QUEUE__UPLOAD_GRACE_SECS", "0"),
         ("VIBEINSIGHT__DATABASE__MAX_CONNECTIONS", "5"),
         ("VIBEINSIGHT__TELEMETRY__METRICS_ADDR", "127.0.0.1:0"),
     ]
