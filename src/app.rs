@@ -70,6 +70,11 @@ impl App {
             visibility_timeout,
             max_attempts: queue.max_attempts as i32,
             upload_grace: Duration::from_secs(queue.upload_grace_secs),
+            deadline_cap: self
+                .settings
+                .worker
+                .job_deadline_secs
+                .map(Duration::from_secs),
             backoff: Backoff {
                 base: Duration::from_secs(queue.backoff_base_secs.into()),
                 max: Duration::from_secs(queue.backoff_max_secs.into()),

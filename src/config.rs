@@ -140,6 +140,10 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     /// How long in-flight jobs may run on after SIGTERM before they are handed back.
     pub shutdown_grace_secs: u64,
+    /// A cap on one attempt's wall time; unset, the deadline is scaled to the recording
+    /// (see `worker::deadline`).
+    #[serde(default)]
+    pub job_deadline_secs: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]

@@ -37,7 +37,7 @@ use uuid::Uuid;
 use crate::clients::llm::LlmProvider;
 use crate::config::SttSettings;
 use crate::error::JobError;
-use crate::pipeline::assess::{AssessInput, AssessOptions, Assessment, OnOutage};
+use crate::pipeline::assess::{AssessInput, AssessOptions, Assessment, JudgementStatus, OnOutage};
 use crate::pipeline::checkpoint::{Assessable, Checkpoints, Measured};
 use crate::pipeline::decode::{AudioInfo, DecodeLimits};
 use crate::pipeline::diarize::{Diarization, DiarizeOptions};
@@ -227,6 +227,7 @@ pub async fn measure(
     watch.start("decode");
     progress.report(ProgressUpdate::stage(Stage::Preprocessing));
     let (audio, info) = decode_blocking(source, deps.limits).await?;
+    progress.recording_length(info.duration_secs);
     watch.start("quality_vad");
     let (audio, preprocessed) = preprocess_blocking(audio, job.language, progress).await?;
     let speech = &preprocessed.speech;
@@ -321,6 +322,7 @@ pub async fn judge(
     progress: &dyn ProgressSink,
     on_outage: OnOutage,
 ) -> Result<Outcome, JobError> {
+    progress.recording_length(measured.audio_seconds);
     let mut watch = Stopwatch::default();
     watch.start("assess");
     progress.report(ProgressUpdate::stage(Stage::Analyzing));
@@ -338,7 +340,29 @@ pub async fn judge(
         }
         Assessable::Withheld(_) => None,
     };
-    let timings = watch.finish();
+    Ok(finish(measured, assessment, watch.finish()))
+}
+
+/// The outcome with no judgement and why: the job's deadline passed during it on the last
+/// attempt, and the measured part is saved rather than lost.
+pub fn unjudged(measured: &Measured, status: JudgementStatus) -> Outcome {
+    let assessment = match &measured.assessable {
+        Assessable::Metrics(metrics) => Some(assess::without_judgement(
+            &measured.segments,
+            metrics,
+            status,
+            None,
+        )),
+        Assessable::Withheld(_) => None,
+    };
+    finish(measured, assessment, Vec::new())
+}
+
+fn finish(
+    measured: &Measured,
+    assessment: Option<Assessment>,
+    timings: Vec<StageTiming>,
+) -> Outcome {
     let judged = match (&assessment, &measured.assessable) {
         (Some(assessment), _) => Judged::Assessed(assessment),
         (None, Assessable::Withheld(reason)) => Judged::Withheld(reason),
@@ -346,7 +370,7 @@ pub async fn judge(
     };
     let (report, transcript) = outcome::assemble(measured, judged, &timings);
     let provider_usage = llm_usage(assessment.as_ref(), &timings);
-    Ok(Outcome {
+    Outcome {
         report,
         transcript,
         assessment,
@@ -354,7 +378,7 @@ pub async fn judge(
         audio_seconds: measured.audio_seconds,
         bytes: measured.bytes,
         provider_usage,
-    })
+    }
 }
 
 /// While the model writes, the bar moves from the analysing stage's start towards saving:

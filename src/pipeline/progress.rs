@@ -100,4 +100,7 @@ impl ProgressUpdate {
 /// Where the pipeline reports progress. Implementations must not block for long.
 pub trait ProgressSink: Send + Sync {
     fn report(&self, update: ProgressUpdate);
+
+    /// The recording's length, once known (the daemon scales the job's deadline by it).
+    fn recording_length(&self, _seconds: f64) {}
 }

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -51,15 +51,35 @@ pub async fn record(
     Ok(())
 }
 
-/// The daemon's progress sink.
+/// The daemon's progress sink. Besides writing rows it remembers the current stage and
+/// publishes the recording's length, which the job's deadline reads.
 pub struct ProgressWriter {
     sender: mpsc::UnboundedSender<ProgressUpdate>,
+    stage: std::sync::Mutex<Stage>,
+    length: watch::Sender<Option<f64>>,
 }
 
 impl ProgressSink for ProgressWriter {
     fn report(&self, update: ProgressUpdate) {
+        *self.stage.lock().unwrap_or_else(|p| p.into_inner()) = update.stage;
         // The writer task only ends after every sender is dropped, so this cannot fail.
         let _ = self.sender.send(update);
+    }
+
+    fn recording_length(&self, seconds: f64) {
+        self.length.send_replace(Some(seconds));
+    }
+}
+
+impl ProgressWriter {
+    /// The stage last reported.
+    pub fn stage(&self) -> Stage {
+        *self.stage.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The recording's length as the pipeline learns it.
+    pub fn length(&self) -> watch::Receiver<Option<f64>> {
+        self.length.subscribe()
     }
 }
 
@@ -79,7 +99,12 @@ impl ProgressWriter {
             attempt,
             language,
         };
-        (ProgressWriter { sender }, tokio::spawn(task.run(receiver)))
+        let writer = ProgressWriter {
+            sender,
+            stage: std::sync::Mutex::new(Stage::Queued),
+            length: watch::channel(None).0,
+        };
+        (writer, tokio::spawn(task.run(receiver)))
     }
 }
 

@@ -21,9 +21,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, field};
 
 use super::backoff::Backoff;
-use super::heartbeat;
 use super::message::{JobMessage, Reason};
 use super::queue::{self, Delivery};
+use super::{deadline, heartbeat};
 use crate::error::{Failure, JobError};
 use crate::pipeline::assess::{JudgementStatus, OnOutage};
 use crate::pipeline::checkpoint::{self, Measured};
@@ -46,6 +46,8 @@ pub struct JobContext {
     pub wake: Arc<Notify>,
     /// How long after a session's insert a missing recording is waited for.
     pub upload_grace: Duration,
+    /// `worker.job_deadline_secs`: the most one attempt may take (see [`super::deadline`]).
+    pub deadline_cap: Option<Duration>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -149,13 +151,49 @@ async fn try_process(
         },
         Run::ShutDown => hand_back(ctx, delivery, &session).await,
         Run::LeaseLost => Ok(JobOutcome::LeaseLost),
+        Run::TimedOut(reason) => timed_out(ctx, delivery, &session, reason).await,
     }
+}
+
+/// A timed-out attempt is retried like an outage. On the last one, when the measured part
+/// was done (its checkpoint is there: the judgement is what ran out of time), the session
+/// completes with the judgement `unavailable`, the measured part saved rather than lost.
+async fn timed_out(
+    ctx: &JobContext,
+    delivery: &Delivery,
+    session: &SessionRow,
+    reason: String,
+) -> anyhow::Result<JobOutcome> {
+    tracing::warn!(%reason, "the attempt ran out of time");
+    if delivery.read_ct >= ctx.max_attempts
+        && let Some(measured) = stored_measurements(ctx, session).await?
+    {
+        let status = JudgementStatus::Unavailable { reason };
+        return complete(
+            ctx,
+            delivery,
+            session,
+            pipeline::unjudged(&measured, status),
+        )
+        .await;
+    }
+    retry_or_fail(ctx, delivery, session, reason, None).await
+}
+
+async fn stored_measurements(
+    ctx: &JobContext,
+    session: &SessionRow,
+) -> anyhow::Result<Option<Measured>> {
+    let stored = checkpoints::latest(&ctx.pool, session.id, checkpoint::MEASURED).await?;
+    Ok(stored.and_then(|payload| serde_json::from_value(payload).ok()))
 }
 
 enum Run {
     Finished(Box<Result<Outcome, JobError>>),
     ShutDown,
     LeaseLost,
+    /// The attempt's deadline passed: why, in words.
+    TimedOut(String),
 }
 
 /// What a delivery asks for.
@@ -199,10 +237,16 @@ async fn run_pipeline(
             Work::Judge(measured) => pipeline::judge(measured, deps, &writer, on_outage).await,
         }
     };
+    let expired = deadline::expired(ctx.deadline_cap, writer.length(), Instant::now().into());
     let run = tokio::select! {
         result = result => Run::Finished(Box::new(result)),
         _ = shutdown.cancelled() => Run::ShutDown,
         _ = lease_lost.cancelled() => Run::LeaseLost,
+        budget = expired => Run::TimedOut(format!(
+            "timed out after {} s in stage {}",
+            budget.as_secs(),
+            writer.stage().as_str()
+        )),
     };
     beat.abort();
     drop(writer);
@@ -299,6 +343,10 @@ async fn reassess(
         },
         Run::ShutDown => hand_back(ctx, delivery, session).await,
         Run::LeaseLost => Ok(JobOutcome::LeaseLost),
+        Run::TimedOut(reason) if delivery.read_ct >= ctx.max_attempts => {
+            abandon_reassessment(ctx, delivery, session, &reason).await
+        }
+        Run::TimedOut(reason) => retry_or_fail(ctx, delivery, session, reason, None).await,
     }
 }
 

@@ -27,6 +27,8 @@ pub enum Model {
     Down,
     Garbage,
     Valid,
+    /// Accepts the request and never answers.
+    Hang,
 }
 
 pub struct ChatStub {
@@ -47,6 +49,9 @@ impl ChatStub {
                 async move {
                     c.fetch_add(1, Ordering::SeqCst);
                     let mode = *m.lock().unwrap();
+                    if mode == Model::Hang {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                    }
                     answer(mode, &request)
                 }
             }),
@@ -78,7 +83,7 @@ fn answer(mode: Model, request: &Value) -> Response {
             return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
         }
         Model::Garbage => "{\"coach_speaker\": 99, \"coaching\": \"looks fine\"}".to_owned(),
-        Model::Valid => schema_following_answer(request).to_string(),
+        Model::Valid | Model::Hang => schema_following_answer(request).to_string(),
     };
     // As OpenAI streams: the content, the finish reason, the usage, then [DONE].
     let events = [
@@ -225,7 +230,17 @@ impl Setup {
         model: &str,
         max_attempts: &str,
     ) -> InProcessWorker {
-        let env = [
+        self.worker_with(url, model, max_attempts, &[]).await
+    }
+
+    async fn worker_with(
+        &self,
+        url: &str,
+        model: &str,
+        max_attempts: &str,
+        extra: &[(&str, &str)],
+    ) -> InProcessWorker {
+        let mut env = vec![
             ("VIBEINSIGHT__STT__PROVIDER", "openai"),
             ("VIBEINSIGHT__STT__BASE_URL", self.stt.base_url.as_str()),
             ("VIBEINSIGHT__STT__API_KEY", KEY),
@@ -236,6 +251,7 @@ impl Setup {
             ("VIBEINSIGHT__LLM__TIMEOUT_SECS", "1200"),
             ("VIBEINSIGHT__QUEUE__MAX_ATTEMPTS", max_attempts),
         ];
+        env.extend_from_slice(extra);
         InProcessWorker::start(self.db.settings(&env)).await
     }
 
@@ -428,6 +444,72 @@ async fn a_produced_judgement_is_not_replaced_by_a_failed_reassessment() {
     .await
     .unwrap();
     assert_eq!(skills_before, skills_after);
+}
+
+#[tokio::test]
+async fn a_model_that_never_answers_runs_into_the_deadline_and_the_measured_part_is_kept() {
+    let s = setup(Model::Hang).await;
+    let fixtures = tempfile::tempdir().unwrap();
+    let second =
+        s.db.enqueue_local(Uuid::new_v4(), &dialogue_wav(fixtures.path()), Language::Ja)
+            .await;
+    let deadline = [("VIBEINSIGHT__WORKER__JOB_DEADLINE_SECS", "25")];
+    let started = std::time::Instant::now();
+    let worker = s
+        .worker_with(&s.llm.base_url, "stub-model", "2", &deadline)
+        .await;
+    for id in [s.session, second] {
+        let (status, _) = s.db.wait_until_done(id, Duration::from_secs(150)).await;
+        assert_eq!(
+            status, "completed",
+            "the judgement never takes the transcript down"
+        );
+    }
+    let took = started.elapsed();
+    worker.stop().await;
+
+    assert!(
+        took < Duration::from_secs(120),
+        "two attempts of 25 s each, not forever: {took:?}"
+    );
+    let judgement = s.judgement().await;
+    assert_eq!(judgement["status"], "unavailable", "{judgement}");
+    let reason = judgement["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("timed out after 25 s in stage analyzing"),
+        "{reason}"
+    );
+    let events = s.db.events(s.session).await;
+    let retry: Vec<&(String, i32)> = events.iter().filter(|(st, _)| st == "retrying").collect();
+    assert_eq!(retry.len(), 1, "{events:?}");
+    assert!(s.transcript_rows().await > 0);
+}
+
+#[tokio::test]
+async fn a_transcription_that_never_answers_fails_the_session_as_timed_out() {
+    let s = setup(Model::Valid).await;
+    for _ in 0..8 {
+        s.stt
+            .push(crate::stt_stub::stub::Reply::Delay(Duration::from_secs(
+                120,
+            )));
+    }
+    let deadline = [("VIBEINSIGHT__WORKER__JOB_DEADLINE_SECS", "8")];
+    let worker = s
+        .worker_with(&s.llm.base_url, "stub-model", "2", &deadline)
+        .await;
+    let (status, error) =
+        s.db.wait_until_done(s.session, Duration::from_secs(60))
+            .await;
+    worker.stop().await;
+
+    assert_eq!(status, "failed");
+    let error = error.unwrap();
+    assert!(
+        error.contains("timed out after 8 s in stage transcribing"),
+        "{error}"
+    );
+    assert_eq!(s.llm.calls(), 0);
 }
 
 #[tokio::test]

@@ -147,15 +147,7 @@ pub async fn assess(
 ) -> Result<Assessment, AssessError> {
     let metrics = input.metrics.clone();
     let candidates = roles::assign(&metrics, input.segments, None);
-    let unjudged = |judgement, usage| {
-        Assessment::new(
-            metrics.clone(),
-            candidates.clone(),
-            judgement,
-            usage,
-            "none",
-        )
-    };
+    let unjudged = |status, usage| without_judgement(input.segments, &metrics, status, usage);
     let Some(provider) = provider else {
         let reason = "no LLM provider is configured".to_owned();
         return Ok(unjudged(JudgementStatus::NotProduced { reason }, None));
@@ -193,6 +185,17 @@ pub async fn assess(
         Some(usage),
         &plan,
     ))
+}
+
+/// The measured sections and the roles the evidence alone gives, with no judgement and why.
+pub fn without_judgement(
+    segments: &[TranscriptSegment],
+    metrics: &MeasuredMetrics,
+    status: JudgementStatus,
+    usage: Option<Usage>,
+) -> Assessment {
+    let roles = roles::assign(metrics, segments, None);
+    Assessment::new(metrics.clone(), roles, status, usage, "none")
 }
 
 async fn judge(
