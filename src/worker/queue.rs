@@ -20,13 +20,14 @@ pub struct Delivery {
     pub message: Value,
 }
 
-/// Takes up to `qty` visible messages (`FOR UPDATE SKIP LOCKED` inside pgmq.read).
+/// Takes up to `qty` visible messages, fairly: fresh uploads before bulk re-runs, users with
+/// fewer running jobs and served longest ago first (`internal.read_jobs`, which leases as
+/// pgmq.read does, `FOR UPDATE SKIP LOCKED`).
 ///
 /// # Errors
 /// Database errors.
 pub async fn read(pool: &PgPool, vt: Duration, qty: usize) -> sqlx::Result<Vec<Delivery>> {
-    sqlx::query_as("select msg_id, read_ct, message from pgmq.read($1, $2, $3)")
-        .bind(QUEUE)
+    sqlx::query_as("select msg_id, read_ct, message from internal.read_jobs($1, $2)")
         .bind(vt.as_secs() as i32)
         .bind(qty as i32)
         .fetch_all(pool)

@@ -136,3 +136,96 @@ async fn requeue_reruns_completed_and_failed_sessions_and_the_overview_counts_ri
         2
     );
 }
+
+/// The order in which the sessions' final `completed` events were written.
+async fn completion_order(db: &TestDb) -> Vec<Uuid> {
+    sqlx::query_scalar(
+        "select session_id from public.processing_events where stage = 'completed' order by id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn one_users_batch_does_not_starve_another_user() {
+    let db = TestDb::new().await;
+    let fixtures = tempfile::tempdir().unwrap();
+    let wav = speech_like_wav(fixtures.path(), "s.wav", 16_000, 1, 1.0);
+    let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
+    let worker =
+        InProcessWorker::start(db.settings(&[("VIBEINSIGHT__WORKER__CONCURRENCY", "1")])).await;
+    let mut batch = Vec::new();
+    for _ in 0..6 {
+        batch.push(db.enqueue_local(alice, &wav, Language::En).await);
+    }
+    let late = db.enqueue_local(bob, &wav, Language::En).await;
+    for id in batch.iter().chain([&late]) {
+        db.wait_until_done(*id, Duration::from_secs(60)).await;
+    }
+    worker.stop().await;
+
+    let order = completion_order(&db).await;
+    let position = order.iter().position(|id| *id == late).unwrap();
+    assert!(
+        position < 3,
+        "bob's one upload finished {}th of 7",
+        position + 1
+    );
+    let first_rows: Vec<Uuid> = sqlx::query_scalar(
+        "select session_id from public.analysis_results order by created_at limit 3",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert!(
+        first_rows.contains(&late),
+        "among the first 3 analysis_results rows"
+    );
+}
+
+#[tokio::test]
+async fn a_fresh_upload_goes_ahead_of_bulk_reruns() {
+    let db = TestDb::new().await;
+    let fixtures = tempfile::tempdir().unwrap();
+    let wav = speech_like_wav(fixtures.path(), "s.wav", 16_000, 1, 1.0);
+    let (dba_user, app_user) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut old = Vec::new();
+    for _ in 0..3 {
+        old.push(db.enqueue_local(dba_user, &wav, Language::En).await);
+    }
+    let worker = InProcessWorker::start(db.settings(&[])).await;
+    for id in &old {
+        db.wait_until_done(*id, Duration::from_secs(60)).await;
+    }
+    worker.stop().await;
+
+    for id in &old {
+        sqlx::query("select ops.requeue($1)")
+            .bind(id)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+    let fresh = db.enqueue_local(app_user, &wav, Language::En).await;
+    let worker =
+        InProcessWorker::start(db.settings(&[("VIBEINSIGHT__WORKER__CONCURRENCY", "1")])).await;
+    for id in old.iter().chain([&fresh]) {
+        db.wait_until_done(*id, Duration::from_secs(60)).await;
+    }
+    // The requeued sessions were `completed` already: wait until all three ran again.
+    for _ in 0..600 {
+        if completion_order(&db).await.len() == 7 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.stop().await;
+
+    let reruns = &completion_order(&db).await[3..];
+    assert_eq!(reruns.len(), 4);
+    assert_eq!(
+        reruns[0], fresh,
+        "the upload inserted last ran first: {reruns:?}"
+    );
+}
