@@ -87,7 +87,13 @@ impl App {
             poll_interval,
             shutdown_grace: Duration::from_secs(self.settings.worker.shutdown_grace_secs),
         };
+        let retention = tokio::spawn(worker::retention::run(
+            self.pool.clone(),
+            self.settings.retention.clone(),
+            shutdown.clone(),
+        ));
         worker::run_until_stopped(Arc::new(ctx), loop_settings, shutdown).await;
+        retention.await.context("retention task")?;
         server
             .await
             .context("metrics server task")?

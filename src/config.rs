@@ -45,6 +45,13 @@ concurrency = 2
 # of it to hand back what is unfinished and exit.
 shutdown_grace_secs = 270
 
+# What ops.trim_history keeps; the worker runs it every interval_secs where pg_cron does not.
+[retention]
+archive_days = 30
+events_days = 90
+checkpoint_days = 90
+interval_secs = 3600
+
 [telemetry]
 metrics_addr = "127.0.0.1:9091"
 log_format = "text"
@@ -73,6 +80,7 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub queue: QueueSettings,
     pub worker: WorkerSettings,
+    pub retention: RetentionSettings,
     pub telemetry: TelemetrySettings,
     pub audio: AudioSettings,
     pub stt: SttSettings,
@@ -146,6 +154,20 @@ pub struct WorkerSettings {
     pub job_deadline_secs: Option<u64>,
 }
 
+/// Windows of `ops.trim_history`, in days. Used by the worker's own schedule only: where pg_cron
+/// runs the trim, its job's arguments decide (the defaults there are the same).
+#[derive(Clone, Debug, Deserialize)]
+pub struct RetentionSettings {
+    /// Archived queue and dead-letter messages.
+    pub archive_days: u32,
+    /// `processing_events` of sessions that are no longer queued or processing.
+    pub events_days: u32,
+    /// Stage checkpoints of such sessions: `ops.reassess` can re-judge for this long.
+    pub checkpoint_days: u32,
+    /// How often a worker tries to trim (one worker at a time, at most once per interval).
+    pub interval_secs: u64,
+}
+
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -162,6 +184,31 @@ pub struct TelemetrySettings {
 #[derive(Clone, Debug, Deserialize)]
 pub struct AudioSettings {
     pub max_duration_secs: u64,
+}
+
+impl RetentionSettings {
+    /// A century is far beyond any sensible window: more is a typo, and far more would not
+    /// fit SQL's `integer` days or its timestamps.
+    const MAX_DAYS: u32 = 36_500;
+
+    fn validate(&self) -> anyhow::Result<()> {
+        for (key, days) in [
+            ("archive_days", self.archive_days),
+            ("events_days", self.events_days),
+            ("checkpoint_days", self.checkpoint_days),
+        ] {
+            if !(1..=Self::MAX_DAYS).contains(&days) {
+                bail!(
+                    "retention.{key} must be between 1 and {} days",
+                    Self::MAX_DAYS
+                );
+            }
+        }
+        if self.interval_secs == 0 {
+            bail!("retention.interval_secs must be at least 1");
+        }
+        Ok(())
+    }
 }
 
 /// Conventional variable → settings key. Applied only when the `VIBEINSIGHT__` form is unset.
@@ -238,6 +285,7 @@ impl Settings {
         if self.worker.concurrency == 0 {
             bail!("worker.concurrency must be at least 1");
         }
+        self.retention.validate()?;
         if self.storage.backend == StorageBackend::S3 && self.storage.bucket.is_none() {
             bail!(
                 "storage.backend = s3 needs a bucket (BUCKET_NAME or VIBEINSIGHT__STORAGE__BUCKET)"
@@ -314,6 +362,41 @@ mod tests {
         assert!(Settings::load_from(None, &short_vt).is_err());
         let s3_without_bucket = env(&[("VIBEINSIGHT__STORAGE__BACKEND", "s3")]);
         assert!(Settings::load_from(None, &s3_without_bucket).is_err());
+        for (key, value) in [
+            ("VIBEINSIGHT__RETENTION__ARCHIVE_DAYS", "0"),
+            ("VIBEINSIGHT__RETENTION__EVENTS_DAYS", "0"),
+            ("VIBEINSIGHT__RETENTION__CHECKPOINT_DAYS", "100000"),
+            ("VIBEINSIGHT__RETENTION__INTERVAL_SECS", "0"),
+        ] {
+            assert!(
+                Settings::load_from(None, &env(&[(key, value)])).is_err(),
+                "{key}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn retention_windows_default_and_read_from_the_environment() {
+        let defaults = Settings::load_from(None, &env(&[])).unwrap().retention;
+        assert_eq!(
+            (
+                defaults.archive_days,
+                defaults.events_days,
+                defaults.checkpoint_days,
+                defaults.interval_secs
+            ),
+            (30, 90, 90, 3600)
+        );
+        let set = Settings::load_from(
+            None,
+            &env(&[
+                ("VIBEINSIGHT__RETENTION__ARCHIVE_DAYS", "7"),
+                ("VIBEINSIGHT__RETENTION__INTERVAL_SECS", "60"),
+            ]),
+        )
+        .unwrap()
+        .retention;
+        assert_eq!((set.archive_days, set.interval_secs), (7, 60));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod heartbeat;
 mod job;
 mod message;
 pub mod queue;
+pub mod retention;
 mod wakeup;
 
 use std::sync::Arc;

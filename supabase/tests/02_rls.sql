@@ -11,7 +11,7 @@ do $$ begin
     end if;
   end if;
 end $$;
-select plan(27);
+select plan(28);
 
 -- Fresh users, so rows left by a seed or earlier work cannot interfere.
 select gen_random_uuid() as alice \gset
@@ -82,6 +82,8 @@ select throws_ok(format('select ops.requeue(%L)', :'alice_session'), '42501', nu
   'ops.requeue is not callable');
 select throws_ok(format('select ops.reassess(%L)', :'alice_session'), '42501', null,
   'ops.reassess is not callable');
+select throws_ok('select ops.trim_history()', '42501', null,
+  'ops.trim_history is not callable');
 select throws_ok('select count(*) from internal.stage_checkpoints', '42501', null,
   'stage checkpoints are not readable');
 select throws_ok(format($q$select internal.record_progress(%L, 'completed', 100::smallint, 'x', 1)$q$, :'alice_session'),

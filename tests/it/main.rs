@@ -11,6 +11,7 @@ mod lifecycle;
 mod logs;
 mod neural_diarization;
 mod ops;
+mod retention;
 mod rls;
 mod s3;
 mod signals;
