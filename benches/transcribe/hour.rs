@@ -14,7 +14,9 @@
 
 use std::time::{Duration, Instant};
 
-use vibeinsight::pipeline::transcribe::{ChunkingConfig, PriceTable, transcribe_chunked};
+use vibeinsight::pipeline::transcribe::{
+    ChunkingConfig, PieceStore, PriceTable, transcribe_chunked,
+};
 use vibeinsight::pipeline::types::{ANALYSIS_RATE, Language, Span};
 
 use crate::recording::load;
@@ -115,6 +117,7 @@ async fn measure(
         &cfg,
         &PriceTable::default(),
         &|_, _| {},
+        PieceStore::none(),
     )
     .await?;
     let wall = started.elapsed().as_secs_f64();

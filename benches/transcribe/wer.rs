@@ -13,7 +13,9 @@ use vibeinsight::pipeline::align::align;
 use vibeinsight::pipeline::hallucination::{
     DropCounts, HallucinationConfig, filter_hallucinations,
 };
-use vibeinsight::pipeline::transcribe::{ChunkingConfig, PriceTable, transcribe_chunked};
+use vibeinsight::pipeline::transcribe::{
+    ChunkingConfig, PieceStore, PriceTable, transcribe_chunked,
+};
 use vibeinsight::pipeline::types::{Language, Span, SpeakerTurn, TranscriptSegment, Word};
 
 use crate::audio::shared_file;
@@ -154,6 +156,7 @@ async fn variants(client: &SttClient, rec: &Recording) -> anyhow::Result<Vec<Hyp
             cfg,
             &PriceTable::default(),
             &|_, _| {},
+            PieceStore::none(),
         )
         .await?;
         let requests = raw.pieces.len();

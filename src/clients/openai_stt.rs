@@ -171,7 +171,7 @@ pub struct AudioUpload {
 }
 
 /// One segment as the provider returned it, times relative to the uploaded file.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SttSegment {
     pub span: Span,
     pub text: String,
@@ -183,8 +183,8 @@ pub struct SttSegment {
     pub words: Vec<Word>,
 }
 
-/// A parsed transcription of one request.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// A parsed transcription of one request (kept as a checkpoint once paid for).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Transcription {
     pub text: String,
     pub language: Option<String>,

@@ -45,6 +45,7 @@ use crate::pipeline::outcome::{Judged, Measurements};
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage};
 use crate::pipeline::quality::Preprocessed;
 use crate::pipeline::stopwatch::{StageTiming, Stopwatch};
+use crate::pipeline::transcribe::PieceStore;
 use crate::pipeline::transcript::Transcript;
 use crate::pipeline::types::{AnalysisAudio, Language, Span};
 use crate::storage::Storage;
@@ -170,7 +171,11 @@ pub async fn run(
         return judge(&measured, deps, progress, on_outage).await;
     }
     // `fetched` owns the temporary download: it lives until the measuring is done.
-    let run = measure(&source, job, deps, progress, watch).await;
+    let pieces = PieceStore {
+        checkpoints,
+        fingerprint: &fingerprint,
+    };
+    let run = measure(&source, job, deps, progress, watch, pieces).await;
     drop(fetched);
     let run = run?;
     if let Ok(payload) = serde_json::to_value(&run.measured) {
@@ -200,7 +205,15 @@ pub async fn analyze_file(
     deps: &Deps,
     progress: &dyn ProgressSink,
 ) -> Result<Outcome, JobError> {
-    let run = measure(source, job, deps, progress, Stopwatch::default()).await?;
+    let run = measure(
+        source,
+        job,
+        deps,
+        progress,
+        Stopwatch::default(),
+        PieceStore::none(),
+    )
+    .await?;
     let outcome = judge(&run.measured, deps, progress, OnOutage::Settle).await?;
     Ok(outcome.after(run.timings, run.paid))
 }
@@ -223,6 +236,7 @@ pub async fn measure(
     deps: &Deps,
     progress: &dyn ProgressSink,
     mut watch: Stopwatch,
+    pieces: PieceStore<'_>,
 ) -> Result<MeasuredRun, JobError> {
     watch.start("decode");
     progress.report(ProgressUpdate::stage(Stage::Preprocessing));
@@ -242,8 +256,16 @@ pub async fn measure(
     let mut raw = if needs_turns {
         None
     } else {
-        transcript::transcribe_raw(&deps.stt, &audio.mono, speech, &[], job.language, progress)
-            .await?
+        transcript::transcribe_raw(
+            &deps.stt,
+            &audio.mono,
+            speech,
+            &[],
+            job.language,
+            progress,
+            pieces,
+        )
+        .await?
     };
     watch.start("diarize");
     if !needs_turns {
@@ -258,6 +280,7 @@ pub async fn measure(
             &diarization.turns,
             job.language,
             progress,
+            pieces,
         )
         .await?;
         progress.report(ProgressUpdate::stage(Stage::Diarization));

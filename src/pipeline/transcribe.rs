@@ -5,6 +5,8 @@
 //! ([`plan::plan_turns`]), so their text still has a speaker and a time. Pieces are FLAC
 //! encoded off the async runtime and sent with a bounded number in flight; each result is
 //! shifted by its piece's own start, so every time is in the original recording's timeline.
+//! Each piece's answer is checkpointed as it arrives ([`PieceStore`]): an attempt after a
+//! failure at piece 20 of 37 sends only the 17 missing ones.
 
 mod plan;
 mod usage;
@@ -14,13 +16,57 @@ use futures::{StreamExt, TryStreamExt};
 pub use plan::{ChunkingConfig, plan_chunks, plan_turns};
 pub use usage::{ModelUsage, PriceTable, SttUsage};
 
-use crate::clients::openai_stt::{AudioUpload, SttClient, SttError, SttSegment};
+use crate::clients::openai_stt::{AudioUpload, SttClient, SttError, SttSegment, Transcription};
+use crate::pipeline::checkpoint::{Checkpoints, NoCheckpoints};
 use crate::pipeline::encode::{EncodeError, encode_flac};
 use crate::pipeline::types::{ANALYSIS_RATE, Span, SpeakerTurn};
 
 /// Called with (pieces done, pieces total) each time a piece finishes. Throttling the
 /// progress rows is the caller's business; this is called at most once per piece.
 pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Send + Sync);
+
+/// Where the answers of finished pieces are kept, under the fingerprint of what they
+/// depend on (the recording, its language, the model: see [`crate::pipeline::checkpoint`]).
+#[derive(Clone, Copy)]
+pub struct PieceStore<'a> {
+    pub checkpoints: &'a dyn Checkpoints,
+    pub fingerprint: &'a str,
+}
+
+impl PieceStore<'_> {
+    /// Keeps nothing (a local run, the benches).
+    pub fn none() -> PieceStore<'static> {
+        PieceStore {
+            checkpoints: &NoCheckpoints,
+            fingerprint: "",
+        }
+    }
+
+    async fn load(&self, span: Span) -> Option<Transcription> {
+        let payload = self
+            .checkpoints
+            .load(&stage(span), self.fingerprint)
+            .await?;
+        serde_json::from_value(payload).ok()
+    }
+
+    async fn save(&self, span: Span, answer: &Transcription) {
+        if let Ok(payload) = serde_json::to_value(answer) {
+            self.checkpoints
+                .save(&stage(span), self.fingerprint, payload)
+                .await;
+        }
+    }
+}
+
+/// The checkpoint stage of one piece: named by its span, which the plan derives from the
+/// audio alone, so a later attempt plans the same pieces.
+fn stage(span: Span) -> String {
+    format!("{PIECE_STAGE}{:.3}-{:.3}", span.start, span.end)
+}
+
+/// Prefix of the pieces' checkpoint stages (they go when the session completes).
+pub const PIECE_STAGE: &str = "transcript_piece:";
 
 /// Why transcribing the recording failed.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +99,11 @@ pub struct RawTranscript {
 ///
 /// # Errors
 /// The first permanent error, or a transient one that outlived the client's retries.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the recording (samples, speech, turns), its plan (cfg, prices) and where each \
+              finished piece goes (progress, store): a struct would only move the list"
+)]
 pub async fn transcribe(
     client: &SttClient,
     samples: &[f32],
@@ -61,11 +112,12 @@ pub async fn transcribe(
     cfg: &ChunkingConfig,
     prices: &PriceTable,
     progress: Progress<'_>,
+    store: PieceStore<'_>,
 ) -> Result<RawTranscript, TranscribeError> {
     if client.mode().has_times() {
-        transcribe_chunked(client, samples, speech, cfg, prices, progress).await
+        transcribe_chunked(client, samples, speech, cfg, prices, progress, store).await
     } else {
-        transcribe_turns(client, samples, turns, cfg, prices, progress).await
+        transcribe_turns(client, samples, turns, cfg, prices, progress, store).await
     }
 }
 
@@ -80,9 +132,10 @@ pub async fn transcribe_chunked(
     cfg: &ChunkingConfig,
     prices: &PriceTable,
     progress: Progress<'_>,
+    store: PieceStore<'_>,
 ) -> Result<RawTranscript, TranscribeError> {
     let pieces = plan_chunks(samples, speech, cfg);
-    let results = send_pieces(client, samples, &pieces, cfg, progress).await?;
+    let results = send_pieces(client, samples, &pieces, cfg, progress, store).await?;
     let mut out = RawTranscript {
         pieces,
         ..Default::default()
@@ -106,11 +159,12 @@ pub async fn transcribe_turns(
     cfg: &ChunkingConfig,
     prices: &PriceTable,
     progress: Progress<'_>,
+    store: PieceStore<'_>,
 ) -> Result<RawTranscript, TranscribeError> {
     let total = samples.len() as f64 / f64::from(ANALYSIS_RATE);
     let planned = plan_turns(turns, cfg, total);
     let pieces: Vec<Span> = planned.iter().map(|t| t.span).collect();
-    let results = send_pieces(client, samples, &pieces, cfg, progress).await?;
+    let results = send_pieces(client, samples, &pieces, cfg, progress, store).await?;
     let mut out = RawTranscript {
         pieces,
         ..Default::default()
@@ -140,23 +194,32 @@ fn text_segment(span: Span, text: String) -> SttSegment {
     }
 }
 
-/// Encodes and sends every piece with at most `cfg.in_flight` requests at once; results
-/// come back in time order. The first error drops (and so cancels) the requests in flight.
+/// Encodes and sends every piece not already in `store` with at most `cfg.in_flight`
+/// requests at once, keeping each answer as it arrives; results come back in time order.
+/// The first error drops (and so cancels) the requests in flight.
 async fn send_pieces(
     client: &SttClient,
     samples: &[f32],
     pieces: &[Span],
     cfg: &ChunkingConfig,
     progress: Progress<'_>,
-) -> Result<Vec<(Span, crate::clients::openai_stt::Transcription)>, TranscribeError> {
+    store: PieceStore<'_>,
+) -> Result<Vec<(Span, Transcription)>, TranscribeError> {
     let total = pieces.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let mut results: Vec<_> = futures::stream::iter(pieces.iter().copied().enumerate())
         .map(|(i, span)| {
             let done = &done;
             async move {
-                let upload = encode_piece(samples, span, cfg.max_bytes).await?;
-                let t = client.transcribe(&upload).await?;
+                let t = match store.load(span).await {
+                    Some(kept) => kept,
+                    None => {
+                        let upload = encode_piece(samples, span, cfg.max_bytes).await?;
+                        let t = client.transcribe(&upload).await?;
+                        store.save(span, &t).await;
+                        t
+                    }
+                };
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                 progress(n, total);
                 Ok::<_, TranscribeError>((i, span, t))

@@ -11,7 +11,9 @@ use crate::pipeline::align::align;
 use crate::pipeline::hallucination::{DropCounts, HallucinationConfig, filter_hallucinations};
 use crate::pipeline::lexical::{LexicalMetrics, lexical_metrics};
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage};
-use crate::pipeline::transcribe::{RawTranscript, SttUsage, TranscribeError, transcribe};
+use crate::pipeline::transcribe::{
+    PieceStore, RawTranscript, SttUsage, TranscribeError, transcribe,
+};
 use crate::pipeline::types::{Language, Span, SpeakerTurn, TranscriptSegment};
 
 /// What the stage produced.
@@ -60,6 +62,7 @@ pub async fn transcribe_raw(
     turns: &[SpeakerTurn],
     language: Language,
     progress: &dyn ProgressSink,
+    store: PieceStore<'_>,
 ) -> Result<Option<Raw>, JobError> {
     let Some(mut config) = settings.client_config() else {
         return Ok(None);
@@ -85,6 +88,7 @@ pub async fn transcribe_raw(
         &chunking,
         &settings.price_table(),
         &report,
+        store,
     )
     .await
     .map_err(job_error)?;

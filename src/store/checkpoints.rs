@@ -78,3 +78,22 @@ pub async fn latest(pool: &PgPool, session_id: Uuid, stage: &str) -> sqlx::Resul
     .fetch_optional(pool)
     .await
 }
+
+/// Drops the session's checkpoints of stages whose content the saved result now holds
+/// (transcript pieces), keeping the `measured` one a re-judgement reads. Runs inside the
+/// transaction that saves the result.
+///
+/// # Errors
+/// Database errors.
+pub async fn discard_superseded(
+    conn: &mut sqlx::PgConnection,
+    session_id: Uuid,
+    keep: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("delete from internal.stage_checkpoints where session_id = $1 and stage <> $2")
+        .bind(session_id)
+        .bind(keep)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

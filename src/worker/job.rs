@@ -288,6 +288,7 @@ async fn save_and_ack(
         results::save(&mut tx, session.id, &outcome.report, &outcome.transcript)
             .await
             .context("Failed to save results")?;
+        checkpoints::discard_superseded(&mut tx, session.id, checkpoint::MEASURED).await?;
     }
     let update = ProgressUpdate::stage(Stage::Completed);
     record_progress(&mut tx, delivery, session, &update, detail).await?;

@@ -5,6 +5,7 @@
 //! is a chat-completions stub that can be down (503), write garbage, or answer like a
 //! model that follows the request's schema and quotes the transcript.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,26 +30,32 @@ pub enum Model {
     Valid,
     /// Accepts the request and never answers.
     Hang,
+    /// 429 with `Retry-After: 1`.
+    RateLimited,
 }
 
 pub struct ChatStub {
     pub base_url: String,
     mode: Arc<Mutex<Model>>,
+    /// Answers for the next calls, before `mode` applies again.
+    script: Arc<Mutex<VecDeque<Model>>>,
     calls: Arc<AtomicUsize>,
 }
 
 impl ChatStub {
     pub async fn start(mode: Model) -> ChatStub {
         let mode = Arc::new(Mutex::new(mode));
+        let script = Arc::new(Mutex::new(VecDeque::new()));
         let calls = Arc::new(AtomicUsize::new(0));
-        let (m, c) = (mode.clone(), calls.clone());
+        let (m, sc, c) = (mode.clone(), script.clone(), calls.clone());
         let app = axum::Router::new().route(
             "/v1/chat/completions",
             axum::routing::post(move |Json(request): Json<Value>| {
-                let (m, c) = (m.clone(), c.clone());
+                let (m, sc, c) = (m.clone(), sc.clone(), c.clone());
                 async move {
                     c.fetch_add(1, Ordering::SeqCst);
-                    let mode = *m.lock().unwrap();
+                    let next = sc.lock().unwrap().pop_front();
+                    let mode = next.unwrap_or(*m.lock().unwrap());
                     if mode == Model::Hang {
                         tokio::time::sleep(Duration::from_secs(3600)).await;
                     }
@@ -62,12 +69,18 @@ impl ChatStub {
         ChatStub {
             base_url: format!("http://{addr}/v1"),
             mode,
+            script,
             calls,
         }
     }
 
     pub fn set(&self, mode: Model) {
         *self.mode.lock().unwrap() = mode;
+    }
+
+    /// The next calls answer like this, in order; then the mode applies again.
+    pub fn then(&self, modes: &[Model]) {
+        self.script.lock().unwrap().extend(modes);
     }
 
     pub fn calls(&self) -> usize {
@@ -81,6 +94,12 @@ fn answer(mode: Model, request: &Value) -> Response {
             let body =
                 json!({"error": {"message": "The server is overloaded", "type": "server_error"}});
             return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+        }
+        Model::RateLimited => {
+            let body = json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}});
+            let mut headers = HeaderMap::new();
+            headers.insert("retry-after", "1".parse().unwrap());
+            return (StatusCode::TOO_MANY_REQUESTS, headers, Json(body)).into_response();
         }
         Model::Garbage => "{\"coach_speaker\": 99, \"coaching\": \"looks fine\"}".to_owned(),
         Model::Valid | Model::Hang => schema_following_answer(request).to_string(),
@@ -140,10 +159,15 @@ fn schema_following_answer(request: &Value) -> Value {
 /// A two-person conversation, one person per channel, each turn a few voiced "words" (a
 /// fundamental with harmonics, which the VAD takes for speech and the STT stub hears as
 /// words named by their pitch).
-fn dialogue_wav(dir: &Path) -> PathBuf {
+pub(crate) fn dialogue_wav(dir: &Path) -> PathBuf {
+    dialogue_of(dir, 12)
+}
+
+/// The dialogue with `turns` turns (about 2.75 s each).
+pub(crate) fn dialogue_of(dir: &Path, turns: usize) -> PathBuf {
     let (mut left, mut right) = (Vec::new(), Vec::new());
     let mut t = 0.5;
-    for turn in 0..12 {
+    for turn in 0..turns {
         let words = 3 + turn % 3;
         let tones: Vec<Tone> = (0..words)
             .map(|w| Tone {
@@ -196,22 +220,28 @@ fn voiced(tones: &[Tone], total: f64) -> Vec<f32> {
     out
 }
 
-struct Setup {
-    db: TestDb,
-    stt: SttStub,
-    llm: ChatStub,
-    session: Uuid,
+pub(crate) struct Setup {
+    pub db: TestDb,
+    pub stt: SttStub,
+    pub llm: ChatStub,
+    pub session: Uuid,
     _fixtures: tempfile::TempDir,
 }
 
 async fn setup(model: Model) -> Setup {
+    setup_with(model, SttStub::start().await, 12).await
+}
+
+/// One session of a generated dialogue of `turns` turns, transcribed by `stt`, judged by a
+/// stub in `model`.
+pub(crate) async fn setup_with(model: Model, stt: SttStub, turns: usize) -> Setup {
     let db = TestDb::new().await;
     let fixtures = tempfile::tempdir().unwrap();
-    let wav = dialogue_wav(fixtures.path());
+    let wav = dialogue_of(fixtures.path(), turns);
     let session = db.enqueue_local(Uuid::new_v4(), &wav, Language::En).await;
     Setup {
         db,
-        stt: SttStub::start().await,
+        stt,
         llm: ChatStub::start(model).await,
         session,
         _fixtures: fixtures,
@@ -240,6 +270,25 @@ impl Setup {
         max_attempts: &str,
         extra: &[(&str, &str)],
     ) -> InProcessWorker {
+        let env = self.env(url, model, max_attempts, extra);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        InProcessWorker::start(self.db.settings(&env)).await
+    }
+
+    /// A worker judged by the chat stub, with `extra` settings.
+    pub(crate) async fn worker_with_env(&self, extra: &[(&str, &str)]) -> InProcessWorker {
+        self.worker_with(&self.llm.base_url, "stub-model", "3", extra)
+            .await
+    }
+
+    /// The worker's settings: transcription by the stub, judgement by `url`.
+    pub(crate) fn env(
+        &self,
+        url: &str,
+        model: &str,
+        max_attempts: &str,
+        extra: &[(&str, &str)],
+    ) -> Vec<(String, String)> {
         let mut env = vec![
             ("VIBEINSIGHT__STT__PROVIDER", "openai"),
             ("VIBEINSIGHT__STT__BASE_URL", self.stt.base_url.as_str()),
@@ -252,10 +301,12 @@ impl Setup {
             ("VIBEINSIGHT__QUEUE__MAX_ATTEMPTS", max_attempts),
         ];
         env.extend_from_slice(extra);
-        InProcessWorker::start(self.db.settings(&env)).await
+        env.into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
     }
 
-    async fn judgement(&self) -> Value {
+    pub(crate) async fn judgement(&self) -> Value {
         sqlx::query_scalar(
             "select provenance -> 'judgement' from public.analysis_results where session_id = $1",
         )
@@ -265,7 +316,7 @@ impl Setup {
         .unwrap()
     }
 
-    async fn transcript_rows(&self) -> i64 {
+    pub(crate) async fn transcript_rows(&self) -> i64 {
         let sql = format!(
             "select count(*) from public.transcript_segments where session_id = '{}'",
             self.session

@@ -4,6 +4,7 @@
 mod decode;
 mod decode_hostile;
 mod diarization_eval;
+mod economy;
 mod failures;
 mod helpers;
 mod judgement;

@@ -9,7 +9,7 @@ use crate::common::{fast_client, real_client, real_server};
 use vibeinsight::clients::openai_stt::SttClient;
 use vibeinsight::pipeline::align::align;
 use vibeinsight::pipeline::transcribe::{
-    ChunkingConfig, PriceTable, RawTranscript, transcribe, transcribe_chunked,
+    ChunkingConfig, PieceStore, PriceTable, RawTranscript, transcribe, transcribe_chunked,
 };
 use vibeinsight::pipeline::types::{Language, Span, SpeakerTurn, Word};
 
@@ -44,9 +44,17 @@ async fn run(
         in_flight: 3,
         ..Default::default()
     };
-    let out = transcribe_chunked(client, x, speech, &cfg, &PriceTable::default(), &progress)
-        .await
-        .unwrap();
+    let out = transcribe_chunked(
+        client,
+        x,
+        speech,
+        &cfg,
+        &PriceTable::default(),
+        &progress,
+        PieceStore::none(),
+    )
+    .await
+    .unwrap();
     (out, calls.into_inner().unwrap())
 }
 
@@ -124,6 +132,7 @@ async fn text_only_models_transcribe_per_speaker_turn() {
         &ChunkingConfig::default(),
         &PriceTable::default(),
         &|_, _| {},
+        PieceStore::none(),
     )
     .await
     .unwrap();
