@@ -77,6 +77,44 @@ pub trait Checkpoints: Send + Sync {
     ) -> BoxFuture<'a, ()>;
 }
 
+/// One session's checkpoints under the fingerprint of its inputs: what the stages use.
+#[derive(Clone, Copy)]
+pub struct Kept<'a> {
+    pub checkpoints: &'a dyn Checkpoints,
+    pub fingerprint: &'a str,
+}
+
+impl Kept<'_> {
+    /// Keeps nothing (a local run, the benches).
+    pub fn none() -> Kept<'static> {
+        Kept {
+            checkpoints: &NoCheckpoints,
+            fingerprint: "",
+        }
+    }
+
+    /// The result of `stage` an earlier attempt kept for the same inputs.
+    pub async fn load<T: serde::de::DeserializeOwned>(&self, stage: &str) -> Option<T> {
+        let payload = self.checkpoints.load(stage, self.fingerprint).await?;
+        serde_json::from_value(payload)
+            .inspect_err(
+                |err| tracing::warn!(%err, stage, "unreadable checkpoint; redoing the stage"),
+            )
+            .ok()
+    }
+
+    pub async fn save<T: Serialize>(&self, stage: &str, result: &T) {
+        if let Ok(payload) = serde_json::to_value(result) {
+            self.checkpoints
+                .save(stage, self.fingerprint, payload)
+                .await;
+        }
+    }
+}
+
+/// The checkpoint stage of the diarization.
+pub const DIARIZATION: &str = "diarization";
+
 /// A local run keeps nothing: it has no second attempt.
 pub struct NoCheckpoints;
 

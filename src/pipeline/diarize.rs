@@ -37,7 +37,7 @@ mod pieces;
 mod reseg;
 mod stereo;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::dsp::mel::{MelConfig, MelError};
@@ -95,7 +95,7 @@ impl Default for DiarizeOptions {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Mode {
     /// Classical features and clustering on the mono mix.
     Mono,
@@ -104,7 +104,7 @@ pub enum Mode {
     DualChannel,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Diarization {
     /// Turns sorted by start; speakers are `0..num_speakers`.
     pub turns: Vec<SpeakerTurn>,

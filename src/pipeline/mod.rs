@@ -38,14 +38,13 @@ use crate::clients::llm::LlmProvider;
 use crate::config::SttSettings;
 use crate::error::JobError;
 use crate::pipeline::assess::{AssessInput, AssessOptions, Assessment, JudgementStatus, OnOutage};
-use crate::pipeline::checkpoint::{Assessable, Checkpoints, Measured};
+use crate::pipeline::checkpoint::{Assessable, Checkpoints, Kept, Measured};
 use crate::pipeline::decode::{AudioInfo, DecodeLimits};
 use crate::pipeline::diarize::{Diarization, DiarizeOptions};
 use crate::pipeline::outcome::{Judged, Measurements};
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage};
 use crate::pipeline::quality::Preprocessed;
 use crate::pipeline::stopwatch::{StageTiming, Stopwatch};
-use crate::pipeline::transcribe::PieceStore;
 use crate::pipeline::transcript::Transcript;
 use crate::pipeline::types::{AnalysisAudio, Language, Span};
 use crate::storage::Storage;
@@ -166,32 +165,21 @@ pub async fn run(
         job.num_speakers,
         &deps.stt,
     );
-    if let Some(measured) = resume(checkpoints, &fingerprint).await {
+    let kept = Kept {
+        checkpoints,
+        fingerprint: &fingerprint,
+    };
+    if let Some(measured) = kept.load::<Measured>(checkpoint::MEASURED).await {
         tracing::info!("resuming from the measured checkpoint of an earlier attempt");
         return judge(&measured, deps, progress, on_outage).await;
     }
     // `fetched` owns the temporary download: it lives until the measuring is done.
-    let pieces = PieceStore {
-        checkpoints,
-        fingerprint: &fingerprint,
-    };
-    let run = measure(&source, job, deps, progress, watch, pieces).await;
+    let run = measure(&source, job, deps, progress, watch, kept).await;
     drop(fetched);
     let run = run?;
-    if let Ok(payload) = serde_json::to_value(&run.measured) {
-        checkpoints
-            .save(checkpoint::MEASURED, &fingerprint, payload)
-            .await;
-    }
+    kept.save(checkpoint::MEASURED, &run.measured).await;
     let outcome = judge(&run.measured, deps, progress, on_outage).await?;
     Ok(outcome.after(run.timings, run.paid))
-}
-
-async fn resume(checkpoints: &dyn Checkpoints, fingerprint: &str) -> Option<Measured> {
-    let payload = checkpoints.load(checkpoint::MEASURED, fingerprint).await?;
-    serde_json::from_value(payload)
-        .inspect_err(|err| tracing::warn!(%err, "unreadable checkpoint; measuring again"))
-        .ok()
 }
 
 /// Every stage on a local file: what `vibeinsight analyze FILE` runs. A provider outage
@@ -211,7 +199,7 @@ pub async fn analyze_file(
         deps,
         progress,
         Stopwatch::default(),
-        PieceStore::none(),
+        Kept::none(),
     )
     .await?;
     let outcome = judge(&run.measured, deps, progress, OnOutage::Settle).await?;
@@ -236,7 +224,7 @@ pub async fn measure(
     deps: &Deps,
     progress: &dyn ProgressSink,
     mut watch: Stopwatch,
-    pieces: PieceStore<'_>,
+    kept: Kept<'_>,
 ) -> Result<MeasuredRun, JobError> {
     watch.start("decode");
     progress.report(ProgressUpdate::stage(Stage::Preprocessing));
@@ -263,7 +251,7 @@ pub async fn measure(
             &[],
             job.language,
             progress,
-            pieces,
+            kept,
         )
         .await?
     };
@@ -271,7 +259,14 @@ pub async fn measure(
     if !needs_turns {
         progress.report(ProgressUpdate::stage(Stage::Diarization));
     }
-    let (audio, diarization) = diarize_blocking(audio, speech, job).await?;
+    let (audio, diarization) = match kept.load::<Diarization>(checkpoint::DIARIZATION).await {
+        Some(diarization) => (audio, diarization),
+        None => {
+            let (audio, diarization) = diarize_blocking(audio, speech, job).await?;
+            kept.save(checkpoint::DIARIZATION, &diarization).await;
+            (audio, diarization)
+        }
+    };
     if needs_turns {
         raw = transcript::transcribe_raw(
             &deps.stt,
@@ -280,7 +275,7 @@ pub async fn measure(
             &diarization.turns,
             job.language,
             progress,
-            pieces,
+            kept,
         )
         .await?;
         progress.report(ProgressUpdate::stage(Stage::Diarization));

@@ -5,8 +5,8 @@
 //! ([`plan::plan_turns`]), so their text still has a speaker and a time. Pieces are FLAC
 //! encoded off the async runtime and sent with a bounded number in flight; each result is
 //! shifted by its piece's own start, so every time is in the original recording's timeline.
-//! Each piece's answer is checkpointed as it arrives ([`PieceStore`]): an attempt after a
-//! failure at piece 20 of 37 sends only the 17 missing ones.
+//! Each piece's answer is checkpointed as it arrives (in the session's [`PieceStore`]): an
+//! attempt after a failure at piece 20 of 37 sends only the 17 missing ones.
 
 mod plan;
 mod usage;
@@ -17,47 +17,13 @@ pub use plan::{ChunkingConfig, plan_chunks, plan_turns};
 pub use usage::{ModelUsage, PriceTable, SttUsage};
 
 use crate::clients::openai_stt::{AudioUpload, SttClient, SttError, SttSegment, Transcription};
-use crate::pipeline::checkpoint::{Checkpoints, NoCheckpoints};
+pub use crate::pipeline::checkpoint::Kept as PieceStore;
 use crate::pipeline::encode::{EncodeError, encode_flac};
 use crate::pipeline::types::{ANALYSIS_RATE, Span, SpeakerTurn};
 
 /// Called with (pieces done, pieces total) each time a piece finishes. Throttling the
 /// progress rows is the caller's business; this is called at most once per piece.
 pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Send + Sync);
-
-/// Where the answers of finished pieces are kept, under the fingerprint of what they
-/// depend on (the recording, its language, the model: see [`crate::pipeline::checkpoint`]).
-#[derive(Clone, Copy)]
-pub struct PieceStore<'a> {
-    pub checkpoints: &'a dyn Checkpoints,
-    pub fingerprint: &'a str,
-}
-
-impl PieceStore<'_> {
-    /// Keeps nothing (a local run, the benches).
-    pub fn none() -> PieceStore<'static> {
-        PieceStore {
-            checkpoints: &NoCheckpoints,
-            fingerprint: "",
-        }
-    }
-
-    async fn load(&self, span: Span) -> Option<Transcription> {
-        let payload = self
-            .checkpoints
-            .load(&stage(span), self.fingerprint)
-            .await?;
-        serde_json::from_value(payload).ok()
-    }
-
-    async fn save(&self, span: Span, answer: &Transcription) {
-        if let Ok(payload) = serde_json::to_value(answer) {
-            self.checkpoints
-                .save(&stage(span), self.fingerprint, payload)
-                .await;
-        }
-    }
-}
 
 /// The checkpoint stage of one piece: named by its span, which the plan derives from the
 /// audio alone, so a later attempt plans the same pieces.
@@ -211,12 +177,12 @@ async fn send_pieces(
         .map(|(i, span)| {
             let done = &done;
             async move {
-                let t = match store.load(span).await {
+                let t = match store.load(&stage(span)).await {
                     Some(kept) => kept,
                     None => {
                         let upload = encode_piece(samples, span, cfg.max_bytes).await?;
                         let t = client.transcribe(&upload).await?;
-                        store.save(span, &t).await;
+                        store.save(&stage(span), &t).await;
                         t
                     }
                 };

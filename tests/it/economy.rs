@@ -149,6 +149,14 @@ async fn sigterm_during_the_judgement_hands_back_and_the_restart_judges_only() {
     let (_, clean) = deployed.wait_exit(Duration::from_secs(20));
     assert!(clean, "a clean exit after handing the job back");
     let transcribed = s.stt.requests().len();
+    assert_eq!(
+        (
+            checkpoints(&s, "diarization").await,
+            checkpoints(&s, "measured").await
+        ),
+        (1, 1),
+        "what was done is kept"
+    );
 
     s.llm.set(Model::Valid);
     let worker = s.worker_with_env(&PIECES).await;
