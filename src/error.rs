@@ -16,6 +16,8 @@ use crate::pipeline::types::Language;
 pub enum JobError {
     #[error("{reason}")]
     Transient {
+        /// Which dependency failed: what the worker's metrics count it under.
+        origin: Origin,
         /// Operator-facing, secret-free reason; also shown on the `retrying` progress row.
         reason: String,
         /// A provider's own hint (`Retry-After`), honoured when longer than our backoff.
@@ -30,17 +32,50 @@ pub enum JobError {
 impl From<AudioError> for JobError {
     fn from(err: AudioError) -> Self {
         match err {
-            AudioError::Scratch(_) => JobError::transient(err.to_string()),
+            AudioError::Scratch(_) => JobError::transient(Origin::Worker, err.to_string()),
             audio => JobError::Permanent(Failure::Audio(audio)),
         }
     }
 }
 
+/// Where a transient failure came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Storage,
+    Transcription,
+    Assessment,
+    /// The worker's own machine: scratch space, a blocking task cancelled at shutdown.
+    Worker,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Storage => "storage",
+            Origin::Transcription => "transcription",
+            Origin::Assessment => "assessment",
+            Origin::Worker => "worker",
+        }
+    }
+}
+
 impl JobError {
-    pub fn transient(reason: impl Into<String>) -> Self {
+    pub fn transient(origin: Origin, reason: impl Into<String>) -> Self {
         JobError::Transient {
+            origin,
             reason: reason.into(),
             retry_after: None,
+        }
+    }
+
+    /// A blocking task that did not return its result: a panic is our own bug, permanent
+    /// (retrying it would only burn attempts and provider money); a task cancelled by the
+    /// runtime shutting down is retried.
+    pub fn from_join(what: &str, err: &tokio::task::JoinError) -> Self {
+        if err.is_panic() {
+            Failure::Internal(format!("the {what} task panicked")).into()
+        } else {
+            JobError::transient(Origin::Worker, format!("the {what} task was cancelled"))
         }
     }
 }
@@ -62,6 +97,11 @@ pub enum Failure {
     ObjectTooLarge { bytes: u64, max: u64 },
     #[error("storage refused access to {0:?}")]
     AccessDenied(String),
+    #[error("storage rejected the request: {0}")]
+    StorageRejected(String),
+    /// Our own bug (a panic, a broken invariant): never retried.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error(transparent)]
     Audio(#[from] AudioError),
     #[error("transcription failed: {0}")]
@@ -110,6 +150,14 @@ impl Failure {
                 "ストレージへのアクセスが拒否されました",
                 "Storage refused access to the audio file",
             ),
+            Failure::StorageRejected(_) => text(
+                "ストレージが要求を受け付けませんでした",
+                "Storage rejected the request for the audio file",
+            ),
+            Failure::Internal(_) => text(
+                "内部エラーが発生しました（担当者に通知されます）",
+                "An internal error occurred (the operators are alerted)",
+            ),
             Failure::Audio(audio) => audio.summary(language),
             Failure::Transcription(_) => text(
                 "文字起こしサービスが要求を受け付けませんでした",
@@ -131,6 +179,17 @@ impl Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_panic_is_an_internal_error_and_never_retried() {
+        let panicked = tokio::task::spawn_blocking(|| panic!("index out of bounds"))
+            .await
+            .unwrap_err();
+        match JobError::from_join("decoder", &panicked) {
+            JobError::Permanent(Failure::Internal(what)) => assert!(what.contains("decoder")),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn bad_audio_is_permanent_but_a_full_scratch_disk_is_retried() {

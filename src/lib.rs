@@ -25,6 +25,7 @@ pub mod error;
 pub mod eval;
 pub mod pipeline;
 pub mod report;
+pub mod retry;
 pub mod shutdown;
 pub mod storage;
 pub mod store;

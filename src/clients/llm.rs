@@ -40,12 +40,7 @@ pub struct LlmResponse {
     pub model: String,
 }
 
-/// Whether an error is worth retrying later.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorClass {
-    Transient,
-    Permanent,
-}
+pub use crate::retry::ErrorClass;
 
 /// Failures of one LLM call. [`LlmError::class`] tells the retry policy what to do.
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +85,7 @@ impl LlmError {
     /// Permanent: bad request, auth, unknown model — retrying cannot help.
     pub fn class(&self) -> ErrorClass {
         match self {
-            LlmError::Status { status, .. } => status_class(*status),
+            LlmError::Status { status, .. } => crate::retry::http_status(*status),
             LlmError::Blocked { .. } | LlmError::Incomplete { .. } => ErrorClass::Transient,
             LlmError::Transport { .. } => ErrorClass::Transient,
             // A garbled envelope on a 2xx is most often a proxy or a half-deployed server.
@@ -109,15 +104,6 @@ fn causes(err: &(dyn std::error::Error + 'static)) -> String {
         next = cause.source();
     }
     text
-}
-
-/// Maps an HTTP status to the retry class shared by both providers.
-pub fn status_class(status: u16) -> ErrorClass {
-    match status {
-        408 | 409 | 425 | 429 => ErrorClass::Transient,
-        500..=599 => ErrorClass::Transient,
-        _ => ErrorClass::Permanent,
-    }
 }
 
 /// The HTTP client of an LLM provider. Calls are long and minutes apart, so a kept-alive

@@ -36,7 +36,7 @@ use uuid::Uuid;
 
 use crate::clients::llm::LlmProvider;
 use crate::config::SttSettings;
-use crate::error::JobError;
+use crate::error::{Failure, JobError, Origin};
 use crate::pipeline::assess::{AssessInput, AssessOptions, Assessment, JudgementStatus, OnOutage};
 use crate::pipeline::checkpoint::{Assessable, Checkpoints, Kept, Measured};
 use crate::pipeline::decode::{AudioInfo, DecodeLimits};
@@ -432,7 +432,7 @@ async fn decode_blocking(
     let (audio, info) =
         spawn_blocking_in_span(move || decode::decode_file(&path, extension.as_deref(), limits))
             .await
-            .map_err(|err| JobError::transient(format!("decoder task failed: {err}")))?
+            .map_err(|err| JobError::from_join("decoder", &err))?
             .map_err(JobError::from)?;
     if info.truncated {
         tracing::warn!(
@@ -453,9 +453,9 @@ async fn preprocess_blocking(
         (audio, measured)
     })
     .await
-    .map_err(|err| JobError::transient(format!("preprocessing task failed: {err}")))?;
+    .map_err(|err| JobError::from_join("preprocessing", &err))?;
     let preprocessed =
-        preprocessed.map_err(|err| JobError::transient(format!("feature extraction: {err}")))?;
+        preprocessed.map_err(|err| Failure::Internal(format!("feature extraction: {err}")))?;
     if let Some(note) = quality::warning_note(&preprocessed.warnings, language) {
         let percent = Stage::Preprocessing.start_percent();
         progress.report(ProgressUpdate {
@@ -483,9 +483,9 @@ async fn diarize_blocking(
         (audio, diarization)
     })
     .await
-    .map_err(|err| JobError::transient(format!("diarization task failed: {err}")))?;
+    .map_err(|err| JobError::from_join("diarization", &err))?;
     let diarization =
-        diarization.map_err(|err| JobError::transient(format!("diarization: {err}")))?;
+        diarization.map_err(|err| Failure::Internal(format!("diarization: {err}")))?;
     tracing::info!(
         mode = ?diarization.mode,
         speakers = diarization.num_speakers,
@@ -500,5 +500,5 @@ async fn diarize_blocking(
 async fn assess_stage(deps: &Deps, input: &AssessInput<'_>) -> Result<Assessment, JobError> {
     assess::assess(deps.llm.as_deref(), input, &deps.assess)
         .await
-        .map_err(|err| JobError::transient(format!("assessment: {err}")))
+        .map_err(|err| JobError::transient(Origin::Assessment, format!("assessment: {err}")))
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::clients::openai_stt::{ResponseMode, SttClient};
 use crate::config::SttSettings;
-use crate::error::{Failure, JobError};
+use crate::error::{Failure, JobError, Origin};
 use crate::pipeline::align::align;
 use crate::pipeline::hallucination::{DropCounts, HallucinationConfig, filter_hallucinations};
 use crate::pipeline::lexical::{LexicalMetrics, lexical_metrics};
@@ -70,7 +70,7 @@ pub async fn transcribe_raw(
     config.language = language;
     let model = config.model.clone();
     let client = SttClient::new(config)
-        .map_err(|err| JobError::transient(format!("transcription client: {err}")))?;
+        .map_err(|err| Failure::Internal(format!("transcription client: {err}")))?;
     let report = |done: usize, total: usize| {
         let percent = 40 + (20 * done / total.max(1)) as u8;
         progress.report(ProgressUpdate {
@@ -126,6 +126,7 @@ fn job_error(err: TranscribeError) -> JobError {
             _ => None,
         };
         JobError::Transient {
+            origin: Origin::Transcription,
             reason: format!("transcription: {err}"),
             retry_after,
         }

@@ -13,7 +13,7 @@ pub use key::{KeyError, ObjectKey};
 use tempfile::TempPath;
 
 use crate::config::{StorageBackend, StorageSettings};
-use crate::error::{Failure, JobError};
+use crate::error::{Failure, JobError, Origin};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -26,6 +26,9 @@ pub enum StorageError {
     /// Worth retrying: network, throttling, 5xx.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// Any other status (`crate::retry::http_status`): retrying would get the same answer.
+    #[error("storage rejected the request: {0}")]
+    Rejected(String),
 }
 
 impl From<StorageError> for JobError {
@@ -34,7 +37,10 @@ impl From<StorageError> for JobError {
             StorageError::NotFound(key) => Failure::ObjectMissing(key).into(),
             StorageError::TooLarge { bytes, max } => Failure::ObjectTooLarge { bytes, max }.into(),
             StorageError::AccessDenied(key) => Failure::AccessDenied(key).into(),
-            StorageError::Unavailable(reason) => JobError::transient(format!("storage: {reason}")),
+            StorageError::Unavailable(reason) => {
+                JobError::transient(Origin::Storage, format!("storage: {reason}"))
+            }
+            StorageError::Rejected(reason) => Failure::StorageRejected(reason).into(),
         }
     }
 }

@@ -11,6 +11,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::{FetchedObject, ObjectKey, StorageError};
 use crate::config::{FallbackStorageSettings, StorageSettings};
+use crate::retry::ErrorClass;
 
 #[derive(Clone, Debug)]
 pub struct S3Store {
@@ -181,6 +182,9 @@ fn classify<E: ProvideErrorMetadata>(err: SdkError<E>, key: &ObjectKey) -> Stora
     match status {
         Some(404) => StorageError::NotFound(key.as_str().to_owned()),
         Some(403) => StorageError::AccessDenied(key.as_str().to_owned()),
+        Some(status) if crate::retry::http_status(status) == ErrorClass::Permanent => {
+            StorageError::Rejected(describe(&err))
+        }
         _ => StorageError::Unavailable(describe(&err)),
     }
 }

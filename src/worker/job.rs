@@ -10,10 +10,12 @@
 //! attempt it settles as `unavailable` and the measured results are saved. A re-judgement
 //! (`reason: reassess`) runs only the judgement, from the stored measurements.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use futures::FutureExt;
 use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -24,7 +26,7 @@ use super::backoff::Backoff;
 use super::message::{JobMessage, Reason};
 use super::queue::{self, Delivery};
 use super::{deadline, heartbeat};
-use crate::error::{Failure, JobError};
+use crate::error::{Failure, JobError, Origin};
 use crate::pipeline::assess::{JudgementStatus, OnOutage};
 use crate::pipeline::checkpoint::{self, Measured};
 use crate::pipeline::progress::{ProgressUpdate, Stage};
@@ -51,8 +53,10 @@ pub struct JobContext {
     pub metrics: Arc<Metrics>,
 }
 
-/// Processes one delivery. Bookkeeping errors (the database itself failing) are logged; the
-/// message then simply reappears after its VT, which is the retry.
+/// Processes one delivery. Bookkeeping errors (the database itself failing: transient by
+/// nature) are logged; the message then simply reappears after its VT, which is the retry.
+/// A panic is our own bug: the session fails at once as an internal error, rather than
+/// being retried until the attempts run out.
 pub async fn process(ctx: Arc<JobContext>, delivery: Delivery, shutdown: CancellationToken) {
     let span = tracing::info_span!(
         "job",
@@ -63,19 +67,59 @@ pub async fn process(ctx: Arc<JobContext>, delivery: Delivery, shutdown: Cancell
     async move {
         let started = Instant::now();
         ctx.metrics.in_flight.inc();
-        match try_process(&ctx, &delivery, shutdown).await {
+        let run = AssertUnwindSafe(try_process(&ctx, &delivery, shutdown))
+            .catch_unwind()
+            .await;
+        match run.unwrap_or_else(|panic| Err(Panicked(panic_text(&*panic)).into())) {
             Ok(outcome) => ctx
                 .metrics
                 .job_ended(outcome, started.elapsed().as_secs_f64()),
-            Err(err) => tracing::error!(
-                error = format!("{err:#}"),
-                "job bookkeeping failed; the message will be redelivered"
-            ),
+            Err(err) => match err.downcast::<Panicked>() {
+                Ok(Panicked(what)) => fail_internal(&ctx, &delivery, &what).await,
+                Err(err) => tracing::error!(
+                    error = format!("{err:#}"),
+                    "job bookkeeping failed; the message will be redelivered"
+                ),
+            },
         }
         ctx.metrics.in_flight.dec();
     }
     .instrument(span)
     .await;
+}
+
+/// A job that panicked, and the panic's message.
+#[derive(Debug, thiserror::Error)]
+#[error("the job panicked: {0}")]
+struct Panicked(String);
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
+}
+
+async fn fail_internal(ctx: &JobContext, delivery: &Delivery, what: &str) {
+    tracing::error!(
+        panic = what,
+        "the job panicked; failing the session as an internal error"
+    );
+    let failure = Failure::Internal(format!("the job panicked: {what}"));
+    let failed = async {
+        let message = JobMessage::parse(&delivery.message).map_err(anyhow::Error::msg)?;
+        match sessions::load(&ctx.pool, message.session_id).await? {
+            Some(session) => fail(ctx, delivery, &session, &failure).await,
+            None => dead_letter_orphan(ctx, delivery, &failure.to_string()).await,
+        }
+    };
+    if let Err(err) = failed.await {
+        tracing::error!(
+            error = format!("{err:#}"),
+            "could not record the internal error"
+        );
+    }
 }
 
 async fn try_process(
@@ -137,14 +181,12 @@ async fn try_process(
                 fail(ctx, delivery, &session, &failure).await
             }
             Err(JobError::Transient {
+                origin,
                 reason,
                 retry_after,
             }) => {
-                // The stages prefix provider outages with their name.
-                for stage in ["transcription", "assessment"] {
-                    if reason.starts_with(stage) {
-                        ctx.metrics.provider_failed(stage, true);
-                    }
+                if matches!(origin, Origin::Transcription | Origin::Assessment) {
+                    ctx.metrics.provider_failed(origin.as_str(), true);
                 }
                 retry_or_fail(ctx, delivery, &session, reason, retry_after).await
             }
@@ -337,6 +379,7 @@ async fn reassess(
             Err(JobError::Transient {
                 reason,
                 retry_after,
+                ..
             }) => retry_or_fail(ctx, delivery, session, reason, retry_after).await,
             Err(JobError::Permanent(failure)) => {
                 abandon_reassessment(ctx, delivery, session, &failure.to_string()).await

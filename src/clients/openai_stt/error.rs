@@ -69,8 +69,9 @@ pub(super) fn classify_failure(
             retry_after,
             message,
         },
-        408 | 409 => SttError::Server { status, message },
-        s if s >= 500 => SttError::Server { status, message },
+        s if crate::retry::http_status(s) == crate::retry::ErrorClass::Transient => {
+            SttError::Server { status, message }
+        }
         _ => SttError::Rejected { status, message },
     }
 }
