@@ -126,6 +126,28 @@ bench-stt mode="wer": libopus
     export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(just onnx)}"
     nice -n 10 cargo bench --bench transcribe -- {{mode}} "$url"
 
+# `inputs`: the dev recordings through the real Whisper server (`just stt`), transcripts and
+# metrics cached in ../judgement-inputs; `judge`: `assess` on them with the local LLM
+# (../shared/tools/llm-server, stopped afterwards; model 0.5b or 1.5b), results in
+# $JUDGEMENT_RESULTS (default ../judgement-results); JUDGEMENT_RUNS repeats each recording.
+# How often the local LLM's coaching assessment passes validation (benches/judgement.rs).
+bench-judgement mode="judge" model="0.5b": libopus
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo bench --bench judgement --no-run
+    case "{{mode}}" in
+      inputs)
+        export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(just onnx)}"
+        url=$(just stt); [ -n "$url" ] || exit 1
+        nice -n 10 cargo bench --bench judgement -- inputs "$url" ;;
+      judge)
+        tools="$PWD/../shared/tools/llm-server"
+        url=$(LLM_MODEL={{model}} "$tools/start.sh")
+        trap '"$tools/stop.sh"' EXIT
+        nice -n 10 cargo bench --bench judgement -- judge "$url" "qwen2.5-coder-{{model}}-instruct" ;;
+      *) echo "bench-judgement: mode is inputs or judge" >&2; exit 1 ;;
+    esac
+
 # Run the main job end to end: migrate, queue the bundled recording, process it, print it.
 demo: libopus
     #!/usr/bin/env bash
