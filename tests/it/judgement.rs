@@ -307,13 +307,17 @@ impl Setup {
     }
 
     pub(crate) async fn judgement(&self) -> Value {
-        sqlx::query_scalar(
-            "select provenance -> 'judgement' from public.analysis_results where session_id = $1",
-        )
-        .bind(self.session)
-        .fetch_one(&self.db.pool)
-        .await
-        .unwrap()
+        self.result("provenance -> 'judgement'").await
+    }
+
+    /// One expression over the session's `analysis_results` row.
+    pub(crate) async fn result(&self, expression: &str) -> Value {
+        let sql = format!("select {expression} from public.analysis_results where session_id = $1");
+        sqlx::query_scalar(&sql)
+            .bind(self.session)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
     }
 
     pub(crate) async fn transcript_rows(&self) -> i64 {
@@ -357,13 +361,7 @@ async fn an_invalid_answer_completes_the_session_with_its_reasons_and_the_transc
     let stages = s.db.stages(s.session).await;
     assert_eq!(stages.iter().filter(|st| *st == "retrying").count(), 0);
     assert!(stages.ends_with(&["analyzing".into(), "saving".into(), "completed".into()]));
-    let measured: Value = sqlx::query_scalar(
-        "select speaker_analysis from public.analysis_results where session_id = $1",
-    )
-    .bind(s.session)
-    .fetch_one(&s.db.pool)
-    .await
-    .unwrap();
+    let measured = s.result("speaker_analysis").await;
     assert_eq!(
         measured["speakers"].as_array().unwrap().len(),
         2,
@@ -467,13 +465,7 @@ async fn a_produced_judgement_is_not_replaced_by_a_failed_reassessment() {
     s.db.wait_until_done(s.session, Duration::from_secs(60))
         .await;
     assert_eq!(s.judgement().await["status"], "produced");
-    let skills_before: Value = sqlx::query_scalar(
-        "select coaching_skills from public.analysis_results where session_id = $1",
-    )
-    .bind(s.session)
-    .fetch_one(&s.db.pool)
-    .await
-    .unwrap();
+    let skills_before = s.result("coaching_skills").await;
 
     s.llm.set(Model::Garbage);
     sqlx::query("select ops.reassess($1)")
@@ -487,13 +479,7 @@ async fn a_produced_judgement_is_not_replaced_by_a_failed_reassessment() {
     assert_eq!(detail["judgement"], "invalid", "{detail}");
     assert_eq!(detail["replaced"], false, "{detail}");
     assert_eq!(s.judgement().await["status"], "produced");
-    let skills_after: Value = sqlx::query_scalar(
-        "select coaching_skills from public.analysis_results where session_id = $1",
-    )
-    .bind(s.session)
-    .fetch_one(&s.db.pool)
-    .await
-    .unwrap();
+    let skills_after = s.result("coaching_skills").await;
     assert_eq!(skills_before, skills_after);
 }
 
@@ -654,13 +640,7 @@ async fn a_real_model_judges_or_is_rejected_with_reasons_and_reassess_transcribe
     assert!(segments > 0);
     match judgement["status"].as_str().unwrap() {
         "produced" => {
-            let skills: Value = sqlx::query_scalar(
-                "select coaching_skills from public.analysis_results where session_id = $1",
-            )
-            .bind(s.session)
-            .fetch_one(&s.db.pool)
-            .await
-            .unwrap();
+            let skills = s.result("coaching_skills").await;
             for (_, skill) in skills.as_object().unwrap() {
                 for example in skill["examples"].as_array().unwrap() {
                     let n = example["segment"].as_i64().unwrap();
