@@ -162,7 +162,18 @@ demo: libopus
     worker=$!
     trap 'kill -TERM $worker 2>/dev/null; wait $worker 2>/dev/null || true' EXIT
     echo "worker running (pid $worker, log var/demo-worker.log); queueing the demo recording"
-    $bin enqueue tests/fixtures/demo/ja_two_speakers.ogg --language ja --wait
+    $bin enqueue tests/fixtures/demo/ja_two_speakers.ogg --language ja --wait &
+    waiting=$!
+    # A worker that cannot start (e.g. the metrics port is taken) must not leave us waiting.
+    while kill -0 $waiting 2>/dev/null; do
+      if ! kill -0 $worker 2>/dev/null; then
+        kill $waiting 2>/dev/null
+        echo "demo: the worker exited: $(tail -n 3 var/demo-worker.log)" >&2
+        exit 1
+      fi
+      sleep 0.5
+    done
+    wait $waiting
 
 # Every test: unit, integration (real PostgreSQL, pgmq, S3), with the services they need.
 test: libopus

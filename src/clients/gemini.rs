@@ -120,7 +120,7 @@ struct Part<'a> {
 struct GenerationConfig<'a> {
     response_mime_type: &'static str,
     response_json_schema: &'a Value,
-    // Judgement should be reproducible across retries of the same session.
+    // The request's: low for a judgement, higher for a repair (see `assess::call`).
     temperature: f32,
 }
 
@@ -138,7 +138,7 @@ impl<'a> GenerateRequest<'a> {
             generation_config: GenerationConfig {
                 response_mime_type: "application/json",
                 response_json_schema: &req.schema,
-                temperature: 0.2,
+                temperature: req.temperature,
             },
         }
     }

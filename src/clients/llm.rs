@@ -21,7 +21,12 @@ pub struct LlmRequest {
     pub user: String,
     /// Short identifier, required by OpenAI's `json_schema.name` (`[a-zA-Z0-9_-]`).
     pub schema_name: String,
+    /// Its properties are written in the order the model should fill them (segment before
+    /// quote, metric before value): constrained decoding follows it.
     pub schema: serde_json::Value,
+    /// Low for the judgement (reproducible across retries), higher for a repair, which must
+    /// not repeat the rejected answer word for word.
+    pub temperature: f32,
 }
 
 /// Token counts as reported by the provider for one call.

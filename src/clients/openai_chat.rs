@@ -146,7 +146,7 @@ impl<'a> ChatRequest<'a> {
                     schema: &req.schema,
                 },
             },
-            temperature: 0.2,
+            temperature: req.temperature,
             stream: true,
             stream_options: StreamOptions {
                 include_usage: true,

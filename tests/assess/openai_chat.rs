@@ -80,6 +80,7 @@ async fn the_answer_streams_and_reports_its_length_as_it_arrives() {
         user: "u".into(),
         schema_name: "x".into(),
         schema: json!({"type": "object"}),
+        temperature: 0.2,
     };
     let seen = std::sync::Mutex::new(Vec::new());
     let response = client
@@ -148,6 +149,19 @@ async fn misquote_is_repaired_once() {
             .as_str()
             .unwrap()
             .contains("does not occur in segment #7")
+    );
+    let temperature = |i: usize| reqs[i].body["temperature"].as_f64().unwrap();
+    assert!(
+        temperature(1) > temperature(0),
+        "a repair is a fresh sample, not a replay"
+    );
+    let example = &reqs[0].body["response_format"]["json_schema"]["schema"]["properties"]["coaching_skills"]
+        ["properties"]["listening"]["properties"]["examples"]["items"]["properties"];
+    let order: Vec<&String> = example.as_object().unwrap().keys().collect();
+    assert_eq!(
+        order,
+        ["segment", "quote", "comment"],
+        "the segment is chosen first"
     );
 }
 

@@ -7,6 +7,12 @@
 use super::usage::Usage;
 use crate::clients::llm::{LlmError, LlmProvider, LlmRequest, Written};
 
+/// Sampling temperature of a first answer: low, so a retried job judges alike.
+pub const TEMPERATURE: f32 = 0.2;
+/// Of the repair: at 0.2 the local models answered the repair request with the rejected
+/// answer word for word (4 of 5 times for the 1.5B model, 8 of 9 for the 0.5B).
+const REPAIR_TEMPERATURE: f32 = 0.7;
+
 /// Why the assessment could not be produced.
 #[derive(Debug, thiserror::Error)]
 pub enum AssessError {
@@ -57,6 +63,7 @@ fn repair_request(original: &LlmRequest, previous: &str, errors: &[String]) -> L
     user.push_str("\nReturn the complete corrected answer as JSON following the schema.\n");
     LlmRequest {
         user,
+        temperature: REPAIR_TEMPERATURE,
         ..original.clone()
     }
 }

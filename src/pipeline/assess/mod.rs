@@ -248,6 +248,7 @@ async fn judge(
         user,
         schema_name: "coaching_assessment".to_owned(),
         schema: schema::judgement_schema(&candidates.speakers, &cited, &citable),
+        temperature: call::TEMPERATURE,
     };
     let ev = validate::Evidence {
         segments: input.segments,

@@ -94,6 +94,7 @@ pub async fn summarise_parts(
             user: part_summary(lang, &numbered, i + 1, parts.len()),
             schema_name: "part_summary".to_owned(),
             schema: part_summary_schema(range.start + 1..=range.end),
+            temperature: super::call::TEMPERATURE,
         };
         let validate = |text: &str| parse_part(text, range, segments);
         out.push(ask_validated(provider, &request, usage, validate, written).await?);
