@@ -28,10 +28,16 @@ pub struct Delivery {
 /// Database errors.
 pub async fn read(pool: &PgPool, vt: Duration, qty: usize) -> sqlx::Result<Vec<Delivery>> {
     sqlx::query_as("select msg_id, read_ct, message from internal.read_jobs($1, $2)")
-        .bind(vt.as_secs() as i32)
+        .bind(whole_seconds(vt))
         .bind(qty as i32)
         .fetch_all(pool)
         .await
+}
+
+/// pgmq counts the VT in whole seconds: rounded up, so a backoff of 0.8 s is not made 0
+/// (the message would be visible again at once, a retry with no backoff at all).
+fn whole_seconds(vt: Duration) -> i32 {
+    i32::try_from(vt.as_secs_f64().ceil() as u64).unwrap_or(i32::MAX)
 }
 
 /// Pushes the VT `vt` into the future. Returns whether the lease is still ours.
@@ -42,7 +48,7 @@ pub async fn extend(pool: &PgPool, delivery: &Delivery, vt: Duration) -> sqlx::R
     let read_ct: Option<i32> = sqlx::query_scalar("select read_ct from pgmq.set_vt($1, $2, $3)")
         .bind(QUEUE)
         .bind(delivery.msg_id)
-        .bind(vt.as_secs() as i32)
+        .bind(whole_seconds(vt))
         .fetch_optional(pool)
         .await?;
     Ok(read_ct == Some(delivery.read_ct))
@@ -128,4 +134,16 @@ pub async fn dead_letter(
         .execute(&mut *conn)
         .await?;
     archive(conn, delivery).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_backoff_is_not_rounded_away() {
+        assert_eq!(whole_seconds(Duration::from_millis(780)), 1);
+        assert_eq!(whole_seconds(Duration::from_secs(60)), 60);
+        assert_eq!(whole_seconds(Duration::from_millis(1)), 1);
+    }
 }
