@@ -406,7 +406,7 @@ impl RunResult {
     }
     /// Whether our classification agrees with what `assess` returned.
     fn consistent(&self) -> bool {
-        self.valid_after_repair() == (self.assess_result == "ok")
+        self.valid_after_repair() == (self.assess_result == "produced")
     }
 }
 
@@ -527,7 +527,7 @@ async fn judge_once(
         run,
         segments: input.segments.len(),
         wall_s,
-        assess_result: outcome.map_or_else(|e| e.to_string(), |_| "ok".to_owned()),
+        assess_result: outcome.map_or_else(|e| e.to_string(), |a| a.judgement.name().to_owned()),
         other_calls: others
             .iter()
             .map(|c| c.request.schema_name.clone())
