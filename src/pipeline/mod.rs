@@ -27,6 +27,7 @@ pub mod stopwatch;
 pub mod transcribe;
 pub mod transcript;
 pub mod types;
+pub mod usage;
 pub mod vad;
 
 use std::path::PathBuf;
@@ -42,11 +43,12 @@ use crate::pipeline::checkpoint::{Assessable, Checkpoints, Kept, Measured};
 use crate::pipeline::decode::{AudioInfo, DecodeLimits};
 use crate::pipeline::diarize::{Diarization, DiarizeOptions};
 use crate::pipeline::outcome::{Judged, Measurements};
-use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage};
+use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage, WritingBar};
 use crate::pipeline::quality::Preprocessed;
 use crate::pipeline::stopwatch::{StageTiming, Stopwatch};
-use crate::pipeline::transcript::Transcript;
 use crate::pipeline::types::{AnalysisAudio, Language, Span};
+pub use crate::pipeline::usage::ProviderUsage;
+use crate::pipeline::usage::{llm_usage, stt_usage};
 use crate::storage::Storage;
 use crate::store::results::{AnalysisReport, TranscriptRow};
 use crate::telemetry::spawn_blocking_in_span;
@@ -88,53 +90,6 @@ pub struct Outcome {
     pub bytes: u64,
     /// What each provider was asked, for metrics.
     pub provider_usage: Vec<ProviderUsage>,
-}
-
-/// One provider's share of a job.
-#[derive(Clone, Debug)]
-pub struct ProviderUsage {
-    pub provider: String,
-    pub model: String,
-    pub requests: u32,
-    /// Wall time of the stage that called it.
-    pub seconds: f64,
-    pub cost_usd: Option<f64>,
-}
-
-fn stage_seconds(timings: &[StageTiming], stage: &str) -> f64 {
-    timings
-        .iter()
-        .filter(|t| t.stage == stage)
-        .map(|t| t.seconds)
-        .sum()
-}
-
-fn stt_usage(transcript: Option<&Transcript>, timings: &[StageTiming]) -> Vec<ProviderUsage> {
-    let seconds = stage_seconds(timings, "transcribe");
-    let models = transcript.into_iter().flat_map(|t| &t.summary.usage.models);
-    models
-        .map(|(model, usage)| ProviderUsage {
-            provider: "openai_stt".to_owned(),
-            model: model.clone(),
-            requests: usage.requests,
-            seconds,
-            cost_usd: usage.cost_usd,
-        })
-        .collect()
-}
-
-fn llm_usage(assessment: Option<&Assessment>, timings: &[StageTiming]) -> Vec<ProviderUsage> {
-    let usage = assessment.and_then(|a| a.usage.as_ref());
-    usage
-        .map(|usage| ProviderUsage {
-            provider: usage.provider.clone(),
-            model: usage.model.clone(),
-            requests: usage.calls,
-            seconds: stage_seconds(timings, "assess"),
-            cost_usd: usage.cost_usd,
-        })
-        .into_iter()
-        .collect()
 }
 
 /// Runs every stage on a stored recording, resuming from the measured part's checkpoint when
@@ -346,7 +301,8 @@ pub async fn judge(
     progress.report(ProgressUpdate::stage(Stage::Analyzing));
     let assessment = match &measured.assessable {
         Assessable::Metrics(metrics) => {
-            let written = |chars: usize| progress.report(assess_progress(chars));
+            let bar = WritingBar::default();
+            let written = |chars: usize| bar.written(chars, progress);
             let input = AssessInput {
                 segments: &measured.segments,
                 language: measured.language,
@@ -396,20 +352,6 @@ fn finish(
         audio_seconds: measured.audio_seconds,
         bytes: measured.bytes,
         provider_usage,
-    }
-}
-
-/// While the model writes, the bar moves from the analysing stage's start towards saving:
-/// a judgement answer is some 3,000 characters, so the curve is half way there at ~2,000
-/// and never reaches the next stage before the answer is complete.
-fn assess_progress(chars: usize) -> ProgressUpdate {
-    let start = f64::from(Stage::Analyzing.start_percent());
-    let room = f64::from(Stage::Saving.start_percent()) - start - 1.0;
-    let share = 1.0 - (-(chars as f64) / 3_000.0).exp();
-    ProgressUpdate {
-        stage: Stage::Analyzing,
-        percent: (start + room * share).floor() as u8,
-        note: None,
     }
 }
 

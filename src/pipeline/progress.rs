@@ -4,6 +4,8 @@
 //! The sink is synchronous so blocking DSP stages can report too; the daemon's sink forwards
 //! to a task that writes rows, the CLI's prints.
 
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+
 use crate::pipeline::types::Language;
 
 /// A stage as stored in `processing_status.status`.
@@ -103,4 +105,75 @@ pub trait ProgressSink: Send + Sync {
 
     /// The recording's length, once known (the daemon scales the job's deadline by it).
     fn recording_length(&self, _seconds: f64) {}
+}
+
+/// The analysing bar while the model writes: it only ever moves forward (a repair call
+/// starts its answer from zero, but the bar does not go back) and reports only a changed
+/// percentage, so a long answer costs a few progress rows, not one a second.
+#[derive(Default)]
+pub struct WritingBar {
+    /// Characters of the calls before the current one.
+    before: AtomicUsize,
+    /// Characters of the current call so far.
+    current: AtomicUsize,
+    percent: AtomicU8,
+}
+
+impl WritingBar {
+    pub fn written(&self, chars: usize, progress: &dyn ProgressSink) {
+        let previous = self.current.swap(chars, Ordering::Relaxed);
+        if chars < previous {
+            self.before.fetch_add(previous, Ordering::Relaxed);
+        }
+        let update = assess_progress(self.before.load(Ordering::Relaxed) + chars);
+        if update.percent > self.percent.fetch_max(update.percent, Ordering::Relaxed) {
+            progress.report(update);
+        }
+    }
+}
+
+/// While the model writes, the bar moves from the analysing stage's start towards saving:
+/// a judgement answer is some 3,000 characters, so the curve is half way there at ~2,000
+/// and never reaches the next stage before the answer is complete.
+fn assess_progress(chars: usize) -> ProgressUpdate {
+    let start = f64::from(Stage::Analyzing.start_percent());
+    let room = f64::from(Stage::Saving.start_percent()) - start - 1.0;
+    let share = 1.0 - (-(chars as f64) / 3_000.0).exp();
+    ProgressUpdate {
+        stage: Stage::Analyzing,
+        percent: (start + room * share).floor() as u8,
+        note: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Rows(Mutex<Vec<u8>>);
+
+    impl ProgressSink for Rows {
+        fn report(&self, update: ProgressUpdate) {
+            self.0.lock().unwrap().push(update.percent);
+        }
+    }
+
+    #[test]
+    fn the_writing_bar_never_goes_back_and_never_repeats_itself() {
+        let (bar, rows) = (WritingBar::default(), Rows::default());
+        // An answer, then a repair whose answer starts from zero again.
+        for chars in (0..=3_000).step_by(50).chain((0..=3_000).step_by(50)) {
+            bar.written(chars, &rows);
+        }
+        let rows = rows.0.into_inner().unwrap();
+        assert!(rows.windows(2).all(|w| w[0] < w[1]), "{rows:?}");
+        assert!(rows.len() <= 14 && *rows.last().unwrap() < Stage::Saving.start_percent());
+        assert!(
+            *rows.last().unwrap() > 88,
+            "the repair moved it on: {rows:?}"
+        );
+    }
 }
