@@ -17,7 +17,7 @@ use super::llm::{
 
 const PROVIDER: &str = "openai";
 /// See [`ChatRequest::max_tokens`].
-const MAX_ANSWER_TOKENS: u32 = 4096;
+const MAX_ANSWER_TOKENS: u32 = 2048;
 
 /// A chat-completions client bound to one model and endpoint.
 #[derive(Debug)]
@@ -96,8 +96,9 @@ struct ChatRequest<'a> {
     messages: [Message<'a>; 2],
     response_format: ResponseFormat<'a>,
     temperature: f32,
-    /// A cap on the answer: a judgement is 600 to 2,000 tokens, and a small local model
-    /// can otherwise loop until its context is full (seen: 8 minutes, then `length`).
+    /// A cap on the answer: a judgement is 500 to 1,000 tokens (measured on the dev
+    /// recordings), and a small local model can otherwise loop until its context is full
+    /// (seen: 8 minutes, then `length`).
     max_tokens: u32,
     stream: bool,
     stream_options: StreamOptions,

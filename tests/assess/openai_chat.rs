@@ -103,7 +103,7 @@ async fn the_answer_streams_and_reports_its_length_as_it_arrives() {
     let body = &stub.recorded()[0].body;
     assert_eq!(body["stream"], true);
     assert_eq!(body["stream_options"]["include_usage"], true);
-    assert_eq!(body["max_tokens"], 4096, "a looping model is cut off");
+    assert_eq!(body["max_tokens"], 2048, "a looping model is cut off");
 }
 
 #[tokio::test]
