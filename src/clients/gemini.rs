@@ -249,7 +249,7 @@ impl GenerateResponse {
                 provider: PROVIDER,
                 reason: "no candidates".to_owned(),
             })?;
-        check_finish(candidate.finish_reason.as_deref())?;
+        let finish = candidate.finish_reason;
         let text: String = candidate
             .content
             .map(|c| {
@@ -260,6 +260,7 @@ impl GenerateResponse {
                     .collect()
             })
             .unwrap_or_default();
+        let text = check_finish(finish.as_deref(), text)?;
         if text.trim().is_empty() {
             return Err(LlmError::Incomplete {
                 provider: PROVIDER,
@@ -280,9 +281,14 @@ impl GenerateResponse {
     }
 }
 
-fn check_finish(reason: Option<&str>) -> Result<(), LlmError> {
+/// The answer's text if it finished normally.
+fn check_finish(reason: Option<&str>, text: String) -> Result<String, LlmError> {
     match reason {
-        None | Some("STOP") | Some("FINISH_REASON_UNSPECIFIED") => Ok(()),
+        None | Some("STOP") | Some("FINISH_REASON_UNSPECIFIED") => Ok(text),
+        Some("MAX_TOKENS") => Err(LlmError::Truncated {
+            provider: PROVIDER,
+            text,
+        }),
         Some(r) if BLOCKING_FINISH.contains(&r) => Err(LlmError::Blocked {
             provider: PROVIDER,
             reason: format!("finishReason {r}"),

@@ -63,7 +63,14 @@ pub enum LlmError {
         provider: &'static str,
         reason: String,
     },
-    /// The answer stopped early (token limit) or was otherwise unusable as a whole.
+    /// The answer reached the output limit before it was complete: the model wrote too
+    /// much (a small model may loop). `text` is what it wrote.
+    #[error("{provider} cut the answer off at the output limit")]
+    Truncated {
+        provider: &'static str,
+        text: String,
+    },
+    /// The answer was otherwise unusable as a whole (empty, stopped for another reason).
     #[error("{provider} returned an incomplete answer: {reason}")]
     Incomplete {
         provider: &'static str,
@@ -91,7 +98,9 @@ impl LlmError {
     pub fn class(&self) -> ErrorClass {
         match self {
             LlmError::Status { status, .. } => crate::retry::http_status(*status),
-            LlmError::Blocked { .. } | LlmError::Incomplete { .. } => ErrorClass::Transient,
+            LlmError::Blocked { .. } | LlmError::Incomplete { .. } | LlmError::Truncated { .. } => {
+                ErrorClass::Transient
+            }
             LlmError::Transport { .. } => ErrorClass::Transient,
             // A garbled envelope on a 2xx is most often a proxy or a half-deployed server.
             LlmError::Protocol { .. } => ErrorClass::Transient,

@@ -273,9 +273,9 @@ impl ChatResponse {
                 });
             }
             Some("length") => {
-                return Err(LlmError::Incomplete {
+                return Err(LlmError::Truncated {
                     provider: PROVIDER,
-                    reason: "finish_reason length".to_owned(),
+                    text: message.content.unwrap_or_default(),
                 });
             }
             _ => {}

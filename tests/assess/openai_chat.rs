@@ -197,14 +197,23 @@ async fn refusal_and_content_filter_are_transient_blocks() {
 }
 
 #[tokio::test]
-async fn truncated_answer_is_transient() {
+async fn an_answer_cut_off_at_the_output_limit_is_repaired_then_invalid() {
     let body =
         json!({"choices": [{"message": {"content": "{\"coach"}, "finish_reason": "length"}]});
-    let (result, _) = run(vec![(200, body.to_string())], None).await;
-    assert!(matches!(
-        result.unwrap_err(),
-        AssessError::Llm(LlmError::Incomplete { .. })
-    ));
+    let (result, stub) = run(vec![(200, body.to_string()), (200, body.to_string())], None).await;
+    let a = result.unwrap();
+    assert!(
+        invalid_reasons(&a)[0].contains("cut off"),
+        "{:?}",
+        a.judgement
+    );
+    let reqs = stub.recorded();
+    assert_eq!(reqs.len(), 2, "one repair");
+    let repair = reqs[1].body["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        repair.contains("cut off") && repair.contains("{\"coach"),
+        "{repair}"
+    );
 }
 
 #[tokio::test]

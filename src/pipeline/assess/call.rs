@@ -33,21 +33,50 @@ pub async fn ask_validated<T>(
     validate: impl Fn(&str) -> Result<T, Vec<String>>,
     written: Written<'_>,
 ) -> Result<T, AssessError> {
-    let first = provider.generate(request, written).await?;
-    usage.add(first.usage);
-    usage.model = first.model.clone();
-    let errors = match validate(&first.text) {
-        Ok(v) => return Ok(v),
-        Err(errors) => errors,
+    let (previous, errors) = match answer(provider, request, usage, written).await? {
+        Ok(text) => match validate(&text) {
+            Ok(v) => return Ok(v),
+            Err(errors) => (text, errors),
+        },
+        Err(partial) => (partial, vec![CUT_OFF.to_owned()]),
     };
     tracing::warn!(
         errors = errors.len(),
         "LLM answer failed validation; asking for a repair"
     );
-    let repair = repair_request(request, &first.text, &errors);
-    let second = provider.generate(&repair, written).await?;
-    usage.add(second.usage);
-    validate(&second.text).map_err(|errors| AssessError::InvalidOutput { errors })
+    let repair = repair_request(request, &previous, &errors);
+    let errors = match answer(provider, &repair, usage, written).await? {
+        Ok(text) => match validate(&text) {
+            Ok(v) => return Ok(v),
+            Err(errors) => errors,
+        },
+        Err(_) => vec![CUT_OFF.to_owned()],
+    };
+    Err(AssessError::InvalidOutput { errors })
+}
+
+/// What the validator says of an answer cut off at the output limit.
+const CUT_OFF: &str =
+    "the answer was cut off at the output limit before it was complete; keep every text short";
+
+/// One call's text, or, when the model wrote until the output limit, what it wrote: an
+/// unusable answer from a reachable model, repaired and judged like one that fails
+/// validation (the provider is not "unavailable").
+async fn answer(
+    provider: &dyn LlmProvider,
+    request: &LlmRequest,
+    usage: &mut Usage,
+    written: Written<'_>,
+) -> Result<Result<String, String>, AssessError> {
+    match provider.generate(request, written).await {
+        Ok(response) => {
+            usage.add(response.usage);
+            usage.model = response.model;
+            Ok(Ok(response.text))
+        }
+        Err(LlmError::Truncated { text, .. }) => Ok(Err(text)),
+        Err(err) => Err(err.into()),
+    }
 }
 
 fn repair_request(original: &LlmRequest, previous: &str, errors: &[String]) -> LlmRequest {
