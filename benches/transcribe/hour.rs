@@ -14,9 +14,8 @@
 
 use std::time::{Duration, Instant};
 
-use vibeinsight::pipeline::transcribe::{
-    ChunkingConfig, PieceStore, PriceTable, transcribe_chunked,
-};
+use vibeinsight::pipeline::checkpoint::Kept;
+use vibeinsight::pipeline::transcribe::{ChunkingConfig, PriceTable, transcribe_chunked};
 use vibeinsight::pipeline::types::{ANALYSIS_RATE, Language, Span};
 
 use crate::recording::load;
@@ -117,7 +116,7 @@ async fn measure(
         &cfg,
         &PriceTable::default(),
         &|_, _| {},
-        PieceStore::none(),
+        Kept::none(),
     )
     .await?;
     let wall = started.elapsed().as_secs_f64();

@@ -10,12 +10,11 @@
 
 use vibeinsight::clients::openai_stt::{SttClient, SttSegment};
 use vibeinsight::pipeline::align::align;
+use vibeinsight::pipeline::checkpoint::Kept;
 use vibeinsight::pipeline::hallucination::{
     DropCounts, HallucinationConfig, filter_hallucinations,
 };
-use vibeinsight::pipeline::transcribe::{
-    ChunkingConfig, PieceStore, PriceTable, transcribe_chunked,
-};
+use vibeinsight::pipeline::transcribe::{ChunkingConfig, PriceTable, transcribe_chunked};
 use vibeinsight::pipeline::types::{Language, Span, SpeakerTurn, TranscriptSegment, Word};
 
 use crate::audio::shared_file;
@@ -156,7 +155,7 @@ async fn variants(client: &SttClient, rec: &Recording) -> anyhow::Result<Vec<Hyp
             cfg,
             &PriceTable::default(),
             &|_, _| {},
-            PieceStore::none(),
+            Kept::none(),
         )
         .await?;
         let requests = raw.pieces.len();

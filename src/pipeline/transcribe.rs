@@ -5,7 +5,7 @@
 //! ([`plan::plan_turns`]), so their text still has a speaker and a time. Pieces are FLAC
 //! encoded off the async runtime and sent with a bounded number in flight; each result is
 //! shifted by its piece's own start, so every time is in the original recording's timeline.
-//! Each piece's answer is checkpointed as it arrives (in the session's [`PieceStore`]): an
+//! Each piece's answer is checkpointed as it arrives (in the session's [`Kept`] checkpoints): an
 //! attempt after a failure at piece 20 of 37 sends only the 17 missing ones.
 
 mod plan;
@@ -17,7 +17,7 @@ pub use plan::{ChunkingConfig, plan_chunks, plan_turns};
 pub use usage::{ModelUsage, PriceTable, SttUsage};
 
 use crate::clients::openai_stt::{AudioUpload, SttClient, SttError, SttSegment, Transcription};
-pub use crate::pipeline::checkpoint::Kept as PieceStore;
+use crate::pipeline::checkpoint::Kept;
 use crate::pipeline::encode::{EncodeError, encode_flac};
 use crate::pipeline::types::{ANALYSIS_RATE, Span, SpeakerTurn};
 
@@ -32,7 +32,7 @@ fn stage(span: Span) -> String {
 }
 
 /// Prefix of the pieces' checkpoint stages (they go when the session completes).
-pub const PIECE_STAGE: &str = "transcript_piece:";
+const PIECE_STAGE: &str = "transcript_piece:";
 
 /// Why transcribing the recording failed.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +78,7 @@ pub async fn transcribe(
     cfg: &ChunkingConfig,
     prices: &PriceTable,
     progress: Progress<'_>,
-    store: PieceStore<'_>,
+    store: Kept<'_>,
 ) -> Result<RawTranscript, TranscribeError> {
     if client.mode().has_times() {
         transcribe_chunked(client, samples, speech, cfg, prices, progress, store).await
@@ -98,7 +98,7 @@ pub async fn transcribe_chunked(
     cfg: &ChunkingConfig,
     prices: &PriceTable,
     progress: Progress<'_>,
-    store: PieceStore<'_>,
+    store: Kept<'_>,
 ) -> Result<RawTranscript, TranscribeError> {
     let pieces = plan_chunks(samples, speech, cfg);
     let results = send_pieces(client, samples, &pieces, cfg, progress, store).await?;
@@ -125,7 +125,7 @@ pub async fn transcribe_turns(
     cfg: &ChunkingConfig,
     prices: &PriceTable,
     progress: Progress<'_>,
-    store: PieceStore<'_>,
+    store: Kept<'_>,
 ) -> Result<RawTranscript, TranscribeError> {
     let total = samples.len() as f64 / f64::from(ANALYSIS_RATE);
     let planned = plan_turns(turns, cfg, total);
@@ -169,7 +169,7 @@ async fn send_pieces(
     pieces: &[Span],
     cfg: &ChunkingConfig,
     progress: Progress<'_>,
-    store: PieceStore<'_>,
+    store: Kept<'_>,
 ) -> Result<Vec<(Span, Transcription)>, TranscribeError> {
     let total = pieces.len();
     let done = std::sync::atomic::AtomicUsize::new(0);

@@ -8,12 +8,11 @@ use crate::clients::openai_stt::{ResponseMode, SttClient};
 use crate::config::SttSettings;
 use crate::error::{Failure, JobError, Origin};
 use crate::pipeline::align::align;
+use crate::pipeline::checkpoint::Kept;
 use crate::pipeline::hallucination::{DropCounts, HallucinationConfig, filter_hallucinations};
 use crate::pipeline::lexical::{LexicalMetrics, lexical_metrics};
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage};
-use crate::pipeline::transcribe::{
-    PieceStore, RawTranscript, SttUsage, TranscribeError, transcribe,
-};
+use crate::pipeline::transcribe::{RawTranscript, SttUsage, TranscribeError, transcribe};
 use crate::pipeline::types::{Language, Span, SpeakerTurn, TranscriptSegment};
 
 /// What the stage produced.
@@ -62,7 +61,7 @@ pub async fn transcribe_raw(
     turns: &[SpeakerTurn],
     language: Language,
     progress: &dyn ProgressSink,
-    store: PieceStore<'_>,
+    store: Kept<'_>,
 ) -> Result<Option<Raw>, JobError> {
     let Some(mut config) = settings.client_config() else {
         return Ok(None);

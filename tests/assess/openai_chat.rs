@@ -15,16 +15,20 @@ async fn run(
     key: Option<&str>,
 ) -> (Result<Assessment, AssessError>, Stub) {
     let stub = Stub::start(script).await;
-    let key = key.map(SecretString::from);
-    let client = OpenAiChatClient::new(
-        format!("{}/v1/", stub.base_url),
-        "gpt-4o-mini".into(),
-        key,
-        Duration::from_secs(10),
-    )
-    .unwrap();
+    let client = client(&stub, key);
     let result = assess_with(Some(&client), &segments(), &metrics(), Language::En).await;
     (result, stub)
+}
+
+/// A client of the stub; the base URL's trailing slash is the caller's kind of typo.
+fn client(stub: &Stub, key: Option<&str>) -> OpenAiChatClient {
+    OpenAiChatClient::new(
+        format!("{}/v1/", stub.base_url),
+        "gpt-4o-mini".into(),
+        key.map(SecretString::from),
+        Duration::from_secs(10),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -68,13 +72,7 @@ async fn valid_answer_with_strict_json_schema_request() {
 async fn the_answer_streams_and_reports_its_length_as_it_arrives() {
     let answer = valid_answer().to_string();
     let stub = Stub::start(vec![openai_ok(&answer)]).await;
-    let client = OpenAiChatClient::new(
-        format!("{}/v1", stub.base_url),
-        "m".into(),
-        None,
-        Duration::from_secs(10),
-    )
-    .unwrap();
+    let client = client(&stub, None);
     let request = LlmRequest {
         system: "s".into(),
         user: "u".into(),
@@ -109,13 +107,7 @@ async fn the_answer_streams_and_reports_its_length_as_it_arrives() {
 #[tokio::test]
 async fn a_server_that_ignores_the_stream_request_is_read_whole() {
     let stub = Stub::without_streaming(vec![openai_ok(&valid_answer().to_string())]).await;
-    let client = OpenAiChatClient::new(
-        format!("{}/v1", stub.base_url),
-        "m".into(),
-        None,
-        Duration::from_secs(10),
-    )
-    .unwrap();
+    let client = client(&stub, None);
     let result = assess_with(Some(&client), &segments(), &metrics(), Language::En).await;
     assert!(result.unwrap().judgement().is_some());
 }

@@ -8,8 +8,9 @@ use crate::common::stub::{KEY, Stub, word_for};
 use crate::common::{fast_client, real_client, real_server};
 use vibeinsight::clients::openai_stt::SttClient;
 use vibeinsight::pipeline::align::align;
+use vibeinsight::pipeline::checkpoint::Kept;
 use vibeinsight::pipeline::transcribe::{
-    ChunkingConfig, PieceStore, PriceTable, RawTranscript, transcribe, transcribe_chunked,
+    ChunkingConfig, PriceTable, RawTranscript, transcribe, transcribe_chunked,
 };
 use vibeinsight::pipeline::types::{Language, Span, SpeakerTurn, Word};
 
@@ -51,7 +52,7 @@ async fn run(
         &cfg,
         &PriceTable::default(),
         &progress,
-        PieceStore::none(),
+        Kept::none(),
     )
     .await
     .unwrap();
@@ -132,7 +133,7 @@ async fn text_only_models_transcribe_per_speaker_turn() {
         &ChunkingConfig::default(),
         &PriceTable::default(),
         &|_, _| {},
-        PieceStore::none(),
+        Kept::none(),
     )
     .await
     .unwrap();

@@ -6,9 +6,10 @@ use crate::common::audio::{load_16k, read_rttm, speech_from_turns};
 use crate::common::score::{cer, energy_vad, wer};
 use crate::common::{real_client, real_server};
 use vibeinsight::pipeline::align::align;
+use vibeinsight::pipeline::checkpoint::Kept;
 use vibeinsight::pipeline::hallucination::{HallucinationConfig, filter_hallucinations};
 use vibeinsight::pipeline::lexical::lexical_metrics;
-use vibeinsight::pipeline::transcribe::{ChunkingConfig, PieceStore, PriceTable, transcribe};
+use vibeinsight::pipeline::transcribe::{ChunkingConfig, PriceTable, transcribe};
 use vibeinsight::pipeline::types::{Language, Span, SpeakerTurn, TranscriptSegment};
 
 const JA_A: &str = "voices/ja/beatrice_common_voice_ja_38843402_16k.wav";
@@ -35,7 +36,7 @@ async fn pipeline(
         &ChunkingConfig::default(),
         &PriceTable::default(),
         &|_, _| {},
-        PieceStore::none(),
+        Kept::none(),
     )
     .await
     .unwrap();
