@@ -207,8 +207,8 @@ async fn timed_out(
     reason: String,
 ) -> anyhow::Result<JobOutcome> {
     tracing::warn!(%reason, "the attempt ran out of time");
-    if delivery.read_ct >= ctx.max_attempts
-        && let Some(measured) = stored_measurements(ctx, session).await?
+    if is_last_attempt(ctx, delivery)
+        && let Some(Ok(measured)) = stored_measurements(ctx, session).await?
     {
         let status = JudgementStatus::Unavailable { reason };
         return complete(
@@ -222,12 +222,19 @@ async fn timed_out(
     retry_or_fail(ctx, delivery, session, reason, None).await
 }
 
+/// The measurements the session's result was (or is being) built from, whatever inputs
+/// they came from: `None` when there are none, the parse error when they cannot be read.
 async fn stored_measurements(
     ctx: &JobContext,
     session: &SessionRow,
-) -> anyhow::Result<Option<Measured>> {
+) -> anyhow::Result<Option<Result<Measured, serde_json::Error>>> {
     let stored = checkpoints::latest(&ctx.pool, session.id, checkpoint::MEASURED).await?;
-    Ok(stored.and_then(|payload| serde_json::from_value(payload).ok()))
+    Ok(stored.map(serde_json::from_value))
+}
+
+/// No attempt comes after this one: outages settle instead of retrying.
+fn is_last_attempt(ctx: &JobContext, delivery: &Delivery) -> bool {
+    delivery.read_ct >= ctx.max_attempts
 }
 
 enum Run {
@@ -263,7 +270,7 @@ async fn run_pipeline(
     );
     // The last attempt settles a provider outage instead of retrying: the measured results
     // are saved with the judgement `unavailable`.
-    let on_outage = if delivery.read_ct >= ctx.max_attempts {
+    let on_outage = if is_last_attempt(ctx, delivery) {
         OnOutage::Settle
     } else {
         OnOutage::Retry
@@ -357,8 +364,7 @@ async fn reassess(
         let reason = "the re-judgement never finished (worker crashed or was killed each time)";
         return abandon_reassessment(ctx, delivery, session, reason).await;
     }
-    let stored = checkpoints::latest(&ctx.pool, session.id, checkpoint::MEASURED).await?;
-    let measured = match stored.map(serde_json::from_value::<Measured>) {
+    let measured = match stored_measurements(ctx, session).await? {
         Some(Ok(measured)) => measured,
         Some(Err(err)) => {
             let reason = format!("the stored measurements cannot be read: {err}");
@@ -373,7 +379,7 @@ async fn reassess(
     match run_pipeline(ctx, delivery, session, work, shutdown).await {
         Run::Finished(result) => match *result {
             Ok(outcome) => complete_reassessment(ctx, delivery, session, outcome).await,
-            Err(JobError::Transient { reason, .. }) if delivery.read_ct >= ctx.max_attempts => {
+            Err(JobError::Transient { reason, .. }) if is_last_attempt(ctx, delivery) => {
                 abandon_reassessment(ctx, delivery, session, &reason).await
             }
             Err(JobError::Transient {
@@ -387,7 +393,7 @@ async fn reassess(
         },
         Run::ShutDown => hand_back(ctx, delivery, session).await,
         Run::LeaseLost => Ok(JobOutcome::LeaseLost),
-        Run::TimedOut(reason) if delivery.read_ct >= ctx.max_attempts => {
+        Run::TimedOut(reason) if is_last_attempt(ctx, delivery) => {
             abandon_reassessment(ctx, delivery, session, &reason).await
         }
         Run::TimedOut(reason) => retry_or_fail(ctx, delivery, session, reason, None).await,
@@ -502,7 +508,7 @@ async fn retry_or_fail(
     reason: String,
     retry_after: Option<Duration>,
 ) -> anyhow::Result<JobOutcome> {
-    if delivery.read_ct >= ctx.max_attempts {
+    if is_last_attempt(ctx, delivery) {
         let failure = Failure::AttemptsExhausted {
             attempts: delivery.read_ct,
             last: reason,

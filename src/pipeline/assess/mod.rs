@@ -147,7 +147,9 @@ pub async fn assess(
 ) -> Result<Assessment, AssessError> {
     let metrics = input.metrics.clone();
     let candidates = roles::assign(&metrics, input.segments, None);
-    let unjudged = |status, usage| without_judgement(input.segments, &metrics, status, usage);
+    // Unjudged outcomes keep the roles the evidence alone gave (computed once, above).
+    let unjudged =
+        |status, usage| Assessment::new(metrics.clone(), candidates.clone(), status, usage, "none");
     let Some(provider) = provider else {
         let reason = "no LLM provider is configured".to_owned();
         return Ok(unjudged(JudgementStatus::NotProduced { reason }, None));
