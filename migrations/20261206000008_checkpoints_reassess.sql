@@ -17,6 +17,19 @@ create table internal.stage_checkpoints (
 );
 revoke all on internal.stage_checkpoints from public;
 
+-- The queued or in-flight message of a session, if it has one: what a requeue or reassess
+-- returns instead of sending a second message, and what retention must not trim under.
+create function internal.pending_message(p_session_id uuid) returns bigint
+  language sql
+  stable
+  set search_path = ''
+as $$
+  select msg_id from pgmq.q_session_processing
+   where message ->> 'session_id' = p_session_id::text
+   order by msg_id limit 1
+$$;
+revoke all on function internal.pending_message(uuid) from public;
+
 -- `fresh => true` forgets the checkpoints, so everything is measured and paid for again
 -- (e.g. after the recording was replaced under the same key with the same size).
 drop function ops.requeue(uuid);
@@ -39,9 +52,7 @@ begin
     delete from internal.stage_checkpoints where session_id = p_session_id;
   end if;
 
-  select msg_id into v_msg_id from pgmq.q_session_processing
-   where message ->> 'session_id' = p_session_id::text
-   order by msg_id limit 1;
+  v_msg_id := internal.pending_message(p_session_id);
   if v_msg_id is not null then
     return v_msg_id;
   end if;
@@ -90,9 +101,7 @@ begin
       using errcode = 'object_not_in_prerequisite_state';
   end if;
 
-  select msg_id into v_msg_id from pgmq.q_session_processing
-   where message ->> 'session_id' = p_session_id::text
-   order by msg_id limit 1;
+  v_msg_id := internal.pending_message(p_session_id);
   if v_msg_id is not null then
     return v_msg_id;
   end if;

@@ -69,8 +69,7 @@ begin
    where s.id = e.session_id
      and e.at < now() - make_interval(days => trim_history.events_days)
      and s.status not in ('queued', 'processing')
-     and not exists (select from pgmq.q_session_processing q
-                      where q.message ->> 'session_id' = s.id::text);
+     and internal.pending_message(s.id) is null;
   get diagnostics v_events = row_count;
 
   delete from internal.stage_checkpoints c
@@ -78,8 +77,7 @@ begin
    where s.id = c.session_id
      and c.created_at < now() - make_interval(days => trim_history.checkpoint_days)
      and s.status not in ('queued', 'processing')
-     and not exists (select from pgmq.q_session_processing q
-                      where q.message ->> 'session_id' = s.id::text);
+     and internal.pending_message(s.id) is null;
   get diagnostics v_checkpoints = row_count;
 
   -- The run log is history too; it keeps as long as the events do.
