@@ -51,7 +51,6 @@ use vibeinsight::pipeline::assess::inputs::MeasuredMetrics;
 use vibeinsight::pipeline::assess::{
     AssessInput, AssessOptions, OnOutage, assess, prompt, roles, validate,
 };
-use vibeinsight::pipeline::decode::DecodeLimits;
 use vibeinsight::pipeline::progress::{ProgressSink, ProgressUpdate};
 use vibeinsight::pipeline::types::{Language, TranscriptSegment};
 use vibeinsight::pipeline::{Deps, JobSpec, Outcome, Source, analyze_file};
@@ -220,13 +219,9 @@ async fn stt_only_deps(stt_url: &str) -> anyhow::Result<Deps> {
     }
     let settings = Settings::load_from(None, &env)?;
     Ok(Deps {
-        storage: Storage::from_settings(&settings.storage).await?,
-        limits: DecodeLimits {
-            max_duration_secs: settings.audio.max_duration_secs,
-        },
-        stt: settings.stt.clone(),
+        // Measured parts only: no judgement, whatever the environment configures.
         llm: None,
-        assess: settings.llm.assess_options(),
+        ..Deps::new(Storage::from_settings(&settings.storage).await?, &settings)?
     })
 }
 

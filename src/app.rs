@@ -10,7 +10,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::pipeline::Deps;
-use crate::pipeline::decode::DecodeLimits;
 use crate::storage::Storage;
 use crate::store::migrate;
 use crate::telemetry::{self, Health, Metrics};
@@ -58,15 +57,7 @@ impl App {
         let server = tokio::spawn(telemetry::serve(listener, health, shutdown.clone()));
         let ctx = JobContext {
             pool: self.pool.clone(),
-            deps: Deps {
-                storage: self.storage,
-                limits: DecodeLimits {
-                    max_duration_secs: self.settings.audio.max_duration_secs,
-                },
-                stt: self.settings.stt.clone(),
-                llm: self.settings.llm.provider()?,
-                assess: self.settings.llm.assess_options(),
-            },
+            deps: Deps::new(self.storage, &self.settings)?,
             visibility_timeout,
             max_attempts: queue.max_attempts as i32,
             upload_grace: Duration::from_secs(queue.upload_grace_secs),

@@ -8,7 +8,6 @@ use anyhow::Context;
 use uuid::Uuid;
 
 use crate::config::Settings;
-use crate::pipeline::decode::DecodeLimits;
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate};
 use crate::pipeline::types::{Language, TranscriptSegment};
 use crate::pipeline::{self, Deps, JobSpec, Outcome, Source};
@@ -62,15 +61,7 @@ pub async fn analyze(
             .map(str::to_ascii_lowercase),
         bytes,
     };
-    let deps = Deps {
-        storage: Storage::from_settings(&settings.storage).await?,
-        limits: DecodeLimits {
-            max_duration_secs: settings.audio.max_duration_secs,
-        },
-        stt: settings.stt.clone(),
-        llm: settings.llm.provider()?,
-        assess: settings.llm.assess_options(),
-    };
+    let deps = Deps::new(Storage::from_settings(&settings.storage).await?, settings)?;
     let job = JobSpec {
         session_id: Uuid::new_v4(),
         audio_path: file.display().to_string(),

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use vibeinsight::config::Settings;
-use vibeinsight::pipeline::decode::DecodeLimits;
 use vibeinsight::pipeline::progress::{ProgressSink, ProgressUpdate};
 use vibeinsight::pipeline::types::{Language, TranscriptSegment};
 use vibeinsight::pipeline::{Deps, JobSpec, Source, analyze_file};
@@ -37,13 +36,9 @@ pub async fn transcript(
     }
     let settings = Settings::load_from(None, &env)?;
     let deps = Deps {
-        storage: Storage::from_settings(&settings.storage).await?,
-        limits: DecodeLimits {
-            max_duration_secs: settings.audio.max_duration_secs,
-        },
-        stt: settings.stt.clone(),
+        // Measured parts only: no judgement, whatever the environment configures.
         llm: None,
-        assess: settings.llm.assess_options(),
+        ..Deps::new(Storage::from_settings(&settings.storage).await?, &settings)?
     };
     let source = Source {
         path: path.to_path_buf(),

@@ -36,7 +36,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::clients::llm::LlmProvider;
-use crate::config::SttSettings;
+use crate::config::{Settings, SttSettings};
 use crate::error::{Failure, JobError, Origin};
 use crate::pipeline::assess::{AssessInput, AssessOptions, Assessment, JudgementStatus, OnOutage};
 use crate::pipeline::checkpoint::{Assessable, Checkpoints, Kept, Measured};
@@ -69,6 +69,24 @@ pub struct Deps {
     pub stt: SttSettings,
     pub llm: Option<Arc<dyn LlmProvider>>,
     pub assess: AssessOptions,
+}
+
+impl Deps {
+    /// The stages' dependencies as the settings configure them, around an open store.
+    ///
+    /// # Errors
+    /// The configured LLM client cannot be built.
+    pub fn new(storage: Storage, settings: &Settings) -> anyhow::Result<Deps> {
+        Ok(Deps {
+            storage,
+            limits: DecodeLimits {
+                max_duration_secs: settings.audio.max_duration_secs,
+            },
+            stt: settings.stt.clone(),
+            llm: settings.llm.provider()?,
+            assess: settings.llm.assess_options(),
+        })
+    }
 }
 
 /// A recording on local disk.
