@@ -26,6 +26,7 @@
 
 mod activity;
 mod agree;
+mod classical;
 mod cluster;
 mod fbank;
 mod features;
@@ -34,6 +35,7 @@ pub mod models;
 mod neural;
 mod overlap;
 mod pieces;
+mod refinement;
 mod reseg;
 mod stereo;
 
@@ -43,10 +45,10 @@ use thiserror::Error;
 use crate::dsp::mel::{MelConfig, MelError};
 use crate::pipeline::types::{ANALYSIS_RATE, AnalysisAudio, Span, SpeakerTurn};
 use crate::pipeline::vad::{VadConfig, detect_speech};
-use features::{Cepstra, embed, standardize, stream_cepstra, windows};
+use features::{Cepstra, stream_cepstra};
 pub use models::ModelError;
 pub use neural::NeuralParams;
-use reseg::{Label, NONE, ResegParams, bridge_pauses, resegment};
+use refinement::{DOUBTFUL_COUNT_CONFIDENCE, MIN_SEPARATED_WINDOWS, refine, split_voices, tidy};
 
 #[derive(Clone, Debug)]
 pub struct DiarizeOptions {
@@ -138,46 +140,56 @@ pub fn diarize(
     if opts.use_stereo
         && let Some(levels) = audio.stereo.as_ref().and_then(stereo::detect)
     {
-        let (turns, overlaps) = stereo::diarize_channels(&levels);
-        let num_speakers = SpeakerTurn::speaker_count(&turns);
-        return Ok(Diarization {
-            turns,
-            overlaps,
-            num_speakers,
-            confidence: 0.95,
-            mode: Mode::DualChannel,
-        });
+        return Ok(dual_channel(&levels));
     }
-    let duration = audio.mono.len() as f64 / f64::from(ANALYSIS_RATE);
-    let models = match opts.neural {
-        Neural::Off => None,
-        Neural::Auto | Neural::Required => match models::shared() {
-            Ok(m) => Some(m),
-            Err(e) if opts.neural == Neural::Required => return Err(e.into()),
-            Err(_) => None,
-        },
-    };
+    let models = load_models(opts.neural)?;
     let mel_cfg = MelConfig::default();
-    let features = |e: MelError| DiarizeError::Features(e.to_string());
     let ceps = stream_cepstra(&audio.mono, &mel_cfg)?;
-    let owned;
-    let spans = match speech {
-        Some(s) => s,
+    let mask = match speech {
+        Some(spans) => speech_mask(spans, &ceps),
         None => {
-            owned =
-                detect_speech(&audio.mono, &mel_cfg, &VadConfig::default()).map_err(features)?;
-            &owned
+            let found = detect_speech(&audio.mono, &mel_cfg, &VadConfig::default())
+                .map_err(|e: MelError| DiarizeError::Features(e.to_string()))?;
+            speech_mask(&found, &ceps)
         }
     };
-    let mask = activity::mask_from_spans(spans, ceps.len(), ceps.hop_seconds, ceps.centre_offset);
-    let classical = diarize_mono(&ceps, &mask, opts);
-    let Some(m) = models else {
-        return Ok(classical);
-    };
-    // Long recordings: the segmentation reads every second once (back-to-back windows) to
-    // find the speech, the speaker embeddings an evenly spread budget of those windows; they
-    // seed the frame models, which then label all the speech (see `refine`).
-    let long = duration > opts.neural_max_s;
+    let classical = classical::diarize_mono(&ceps, &mask, opts);
+    match models {
+        Some(m) => neural_path(m, audio, &ceps, classical, opts),
+        None => Ok(classical),
+    }
+}
+
+fn dual_channel(levels: &[Vec<f32>; 2]) -> Diarization {
+    let (turns, overlaps) = stereo::diarize_channels(levels);
+    let num_speakers = SpeakerTurn::speaker_count(&turns);
+    Diarization {
+        turns,
+        overlaps,
+        num_speakers,
+        confidence: 0.95,
+        mode: Mode::DualChannel,
+    }
+}
+
+/// The ONNX models when `neural` asks for them; `None` when they are optional and missing.
+fn load_models(neural: Neural) -> Result<Option<&'static models::Models>, DiarizeError> {
+    match neural {
+        Neural::Off => Ok(None),
+        Neural::Auto => Ok(models::shared().ok()),
+        Neural::Required => Ok(Some(models::shared()?)),
+    }
+}
+
+fn speech_mask(spans: &[Span], ceps: &Cepstra) -> Vec<bool> {
+    activity::mask_from_spans(spans, ceps.len(), ceps.hop_seconds, ceps.centre_offset)
+}
+
+/// Neural parameters for a recording of `duration` s. Long recordings: the segmentation
+/// reads every second once (back-to-back windows) to find the speech, the speaker
+/// embeddings an evenly spread budget of those windows; they seed the frame models, which
+/// then label all the speech (see `refinement::refine`).
+fn neural_params(duration: f64, long: bool, opts: &DiarizeOptions) -> NeuralParams {
     let mut p = opts.neural_params.clone();
     if long {
         let window_s = models::SEG_WINDOW as f64 / f64::from(ANALYSIS_RATE);
@@ -186,6 +198,19 @@ pub fn diarize(
         let windows = (duration / window_s).ceil() as usize;
         p.embed_every = windows.div_ceil(opts.long_budget_windows.max(1)).max(1);
     }
+    p
+}
+
+fn neural_path(
+    m: &models::Models,
+    audio: &AnalysisAudio,
+    ceps: &Cepstra,
+    classical: Diarization,
+    opts: &DiarizeOptions,
+) -> Result<Diarization, DiarizeError> {
+    let duration = audio.mono.len() as f64 / f64::from(ANALYSIS_RATE);
+    let long = duration > opts.neural_max_s;
+    let p = neural_params(duration, long, opts);
     let out = neural::diarize(m, &audio.mono, opts.num_speakers, opts.max_speakers, &p)?;
     let declared = opts.num_speakers.filter(|&k| k >= 2);
     let folded = out.num_speakers == 1;
@@ -199,7 +224,7 @@ pub fn diarize(
     if unheard
         && let Some(k) = declared
         && let Some(mut split) =
-            split_voices(m, audio, &ceps, &out, k, &classical.turns, p.fill_gap_s)?
+            split_voices(m, audio, ceps, &out, k, &classical.turns, p.fill_gap_s)?
     {
         if folded {
             split.confidence = split.confidence.min(DOUBTFUL_COUNT_CONFIDENCE);
@@ -223,16 +248,14 @@ pub fn diarize(
         });
     }
     let turns = if (p.refine || long) && out.num_speakers >= 2 {
-        let heard = long.then(|| {
-            activity::mask_from_spans(
-                &out.speech,
-                ceps.len(),
-                ceps.hop_seconds,
-                ceps.centre_offset,
-            )
-        });
-        let extra = heard.as_deref();
-        refine(&ceps, &out.turns, out.num_speakers, extra, p.fill_gap_s)
+        let heard = long.then(|| speech_mask(&out.speech, ceps));
+        refine(
+            ceps,
+            &out.turns,
+            out.num_speakers,
+            heard.as_deref(),
+            p.fill_gap_s,
+        )
     } else {
         out.turns
     };
@@ -251,254 +274,4 @@ pub fn diarize(
         mode: Mode::Neural,
     };
     Ok(tidy(found))
-}
-
-/// Pair-class probability (see `overlap`) from which a frame counts as overlapped speech
-/// on the pieces path. There the segmentation heard one local speaker, so its hard decoding
-/// never yields an overlap. Chosen on the AMI train excerpts trn04, trn05 and trn07 with the
-/// pieces path taken there (their closest voices split at 0.20–0.22, now just under
-/// `MIN_PIECE_SEPARATION`, so they keep the window answer): the lowest threshold that adds
-/// no false alarm in their single-speaker regions (DER nist unchanged; at 0.2 trn05 gains
-/// 0.9 pp) while their summed full DER falls from 139.5 to 129.4 pp. Not on the window path: where the segmentation separates the
-/// voices, its hard decoding already finds the overlaps, and the soft probability only adds
-/// false alarms there (pyannote sample DER nist 0.00 → 1.60 %).
-const OVERLAP_THRESHOLD: f32 = 0.25;
-
-/// `d` with each speaker's turns merged where they touch or overlap (the overlap passes lay
-/// a speaker's overlap turns over its resegmented ones; an RTTM scorer would count both) and
-/// `overlaps` set to where different speakers' turns overlap.
-fn tidy(d: Diarization) -> Diarization {
-    let sets = crate::eval::timeline::by_speaker(&d.turns);
-    let mut turns: Vec<SpeakerTurn> = sets
-        .iter()
-        .enumerate()
-        .flat_map(|(speaker, spans)| spans.iter().map(move |&span| SpeakerTurn { speaker, span }))
-        .collect();
-    turns.sort_by(|a, b| a.span.start.total_cmp(&b.span.start));
-    Diarization {
-        overlaps: crate::eval::timeline::overlap_regions(&sets),
-        turns,
-        ..d
-    }
-}
-
-/// Most confidence an answer can carry when the declared speaker count is in doubt: a split
-/// the neural pass did not hear itself (it found one voice), or no split the pieces could
-/// confirm. Below the gate of `measure`, so the timeline is reported and the metrics built on
-/// it are withheld. On AMI dev01 the pieces' split is right (talk ratio 0.9 pp off; 6.5 before
-/// the pieces left out the overlapped frames), but a split the windows did not hear rests on
-/// one bound (`MIN_PIECE_SEPARATION`) a few hundredths above one voice cut in two. One voice
-/// declared as two (the single-speaker clips of `shared/data/voices`) otherwise came out as
-/// two speakers with confidence up to 0.72.
-const DOUBTFUL_COUNT_CONFIDENCE: f32 = 0.4;
-
-/// Below this share of windows with two local speakers (see
-/// `NeuralOutput::separated_windows`) the window clustering is not trusted with several
-/// declared voices. Measured: 0.79–0.95 on the simulated calls and the pyannote sample,
-/// 0.14 / 0.36 on AMI dev00 / dev01, where the windows mix the voices.
-const MIN_SEPARATED_WINDOWS: f64 = 0.5;
-
-/// Least separation (see `pieces::Split::separation`) for the pieces' voices to be
-/// different people rather than one voice cut in two. One voice cut in two, at two declared
-/// speakers: 0.12–0.21 on the seven single-speaker clips of `shared/data/voices`, 0.13 on AMI
-/// trn03 (one speaker for 29 of its 30 s); two people: 0.25–0.58 on the two-person files.
-const MIN_PIECE_SEPARATION: f32 = 0.25;
-
-/// The same speech, re-clustered from short pieces (see `pieces`), then resegmented, with
-/// the overlaps the segmentation's pair-class probability marks. `None` when the pieces do
-/// not hear `k` distinct voices either.
-fn split_voices(
-    m: &models::Models,
-    audio: &AnalysisAudio,
-    ceps: &Cepstra,
-    neural: &neural::NeuralOutput,
-    k: usize,
-    classical: &[SpeakerTurn],
-    fill_gap_s: f64,
-) -> Result<Option<Diarization>, DiarizeError> {
-    let speech = crate::eval::timeline::normalize(neural.turns.iter().map(|t| t.span));
-    let overlaps = neural.detected_overlaps(OVERLAP_THRESHOLD);
-    let split = pieces::diarize(m, &audio.mono, &speech, &overlaps, k)?;
-    if SpeakerTurn::speaker_count(&split.turns) < 2 || split.separation < MIN_PIECE_SEPARATION {
-        return Ok(None);
-    }
-    let turns = refine(ceps, &split.turns, k, None, fill_gap_s);
-    let turns = overlap::attribute(&turns, &overlaps);
-    let num_speakers = SpeakerTurn::speaker_count(&turns);
-    Ok(Some(Diarization {
-        confidence: agree::agreement(classical, &turns),
-        turns,
-        overlaps: Vec::new(),
-        num_speakers,
-        mode: Mode::Neural,
-    }))
-}
-
-/// Frame-level GMM resegmentation seeded with the neural single-speaker frames: the neural
-/// labels decide who is who, the per-file cepstral models sharpen the boundaries and catch
-/// turns the 10 s windows blurred. Overlapped frames keep the neural second speaker.
-/// `extra_speech` (long recordings: the segmentation's speech) adds the frames outside the
-/// embedded windows, which only the frame models label. A speaker's short silent pauses are
-/// bridged afterwards, as on the neural frames (`NeuralParams::fill_gap_s`).
-fn refine(
-    ceps: &Cepstra,
-    turns: &[SpeakerTurn],
-    k: usize,
-    extra_speech: Option<&[bool]>,
-    fill_gap_s: f64,
-) -> Vec<SpeakerTurn> {
-    let n = ceps.len();
-    let mut count = vec![0u8; n];
-    let mut init = vec![NONE; n];
-    let frame = |t: f64| {
-        ((t - ceps.centre_offset) / ceps.hop_seconds)
-            .ceil()
-            .max(0.0) as usize
-    };
-    for t in turns {
-        for i in frame(t.span.start)..frame(t.span.end).min(n) {
-            count[i] = count[i].saturating_add(1);
-            init[i] = label(t.speaker);
-        }
-    }
-    // Overlapped frames (and extra speech) are speech but train no model: label `k`.
-    let seeds: Vec<Label> = (0..n)
-        .map(|i| match count[i] {
-            1 => init[i],
-            0 if extra_speech.is_some_and(|m| m.get(i).copied().unwrap_or(false)) => label(k),
-            0 => NONE,
-            _ => label(k),
-        })
-        .collect();
-    let mut labels = resegment(ceps, &seeds, k, &reseg_params()).labels;
-    bridge_pauses(&mut labels, (fill_gap_s / ceps.hop_seconds) as usize);
-    let mut out = to_turns(ceps, &labels);
-    let overlapped: Vec<SpeakerTurn> = turns
-        .iter()
-        .flat_map(|t| {
-            let others = turns.iter().filter(move |o| o.speaker != t.speaker);
-            others.filter_map(move |o| {
-                let span = Span {
-                    start: t.span.start.max(o.span.start),
-                    end: t.span.end.min(o.span.end),
-                };
-                (span.duration() > 0.0).then_some(SpeakerTurn {
-                    speaker: t.speaker,
-                    span,
-                })
-            })
-        })
-        .collect();
-    out.extend(overlapped);
-    out.sort_by(|a, b| a.span.start.total_cmp(&b.span.start));
-    out
-}
-
-fn reseg_params() -> ResegParams {
-    ResegParams {
-        components: 16,
-        em_iterations: 5,
-        passes: 3,
-        smooth: 10,
-        switch_penalty: 8.0,
-        // Fifteen minutes of one voice: more frames barely move a 16-component model.
-        max_train_frames: 90_000,
-        settled_margin: DECISIVE_MARGIN,
-    }
-}
-
-/// A speaker index as a frame label; speakers are capped far below `NONE`.
-fn label(speaker: usize) -> Label {
-    Label::try_from(speaker).map_or(NONE - 1, |l| l.min(NONE - 1))
-}
-
-const WIN_FRAMES: usize = 100;
-const WIN_HOP: usize = 50;
-/// Above this many windows, cluster an even subsample and assign the rest to centroids;
-/// keeps the O(n²) clustering at a fixed cost for long recordings.
-const MAX_CLUSTER_WINDOWS: usize = 1500;
-
-fn diarize_mono(ceps: &Cepstra, mask: &[bool], opts: &DiarizeOptions) -> Diarization {
-    let wins = windows(mask, WIN_FRAMES, WIN_HOP);
-    let mut emb: Vec<Vec<f32>> = wins.iter().map(|&w| embed(ceps, w)).collect();
-    standardize(&mut emb);
-    let step = emb.len().div_ceil(MAX_CLUSTER_WINDOWS).max(1);
-    let sample: Vec<Vec<f32>> = emb.iter().step_by(step).cloned().collect();
-    // A speaker needs about 5 % of the windows (at least 3) to count.
-    let min_size = (sample.len() / 20).max(3).min(sample.len().max(1));
-    let c = cluster::cluster(
-        &sample,
-        opts.num_speakers,
-        opts.max_speakers,
-        opts.threshold,
-        min_size,
-    );
-    let k = c.centroids.len().max(1);
-    let mut init = vec![NONE; ceps.len()];
-    for (i, m) in mask.iter().enumerate() {
-        if *m {
-            init[i] = 0;
-        }
-    }
-    for (w, v) in wins.iter().zip(&emb) {
-        let s = label(cluster::nearest(&c.centroids, v));
-        init[w.0..w.1].iter_mut().for_each(|l| *l = s);
-    }
-    let r = resegment(ceps, &init, k, &reseg_params());
-    let turns = to_turns(ceps, &r.labels);
-    let confidence = confidence(r.settled, &r.labels, &c.centroids);
-    let num_speakers = SpeakerTurn::speaker_count(&turns);
-    Diarization {
-        turns,
-        overlaps: Vec::new(),
-        num_speakers,
-        confidence,
-        mode: Mode::Mono,
-    }
-}
-
-fn to_turns(ceps: &Cepstra, labels: &[Label]) -> Vec<SpeakerTurn> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < labels.len() {
-        let l = labels[i];
-        let s = i;
-        while i < labels.len() && labels[i] == l {
-            i += 1;
-        }
-        if l != NONE {
-            out.push(SpeakerTurn {
-                speaker: usize::from(l),
-                span: Span {
-                    start: ceps.boundary(s).max(0.0),
-                    end: ceps.boundary(i),
-                },
-            });
-        }
-    }
-    out
-}
-
-/// Margin (nats/frame, smoothed) above which a frame's speaker is considered settled.
-const DECISIVE_MARGIN: f32 = 0.5;
-
-/// Share of speech frames whose speaker is settled (see `ResegParams::settled_margin`),
-/// scaled down when the cluster centroids are close.
-fn confidence(settled: usize, labels: &[Label], centroids: &[Vec<f32>]) -> f32 {
-    let speech = labels.iter().filter(|&&l| l != NONE).count();
-    if centroids.len() < 2 || speech == 0 {
-        return if speech == 0 { 0.0 } else { 0.5 };
-    }
-    let closest = centroids
-        .iter()
-        .enumerate()
-        .flat_map(|(i, a)| {
-            centroids[i + 1..]
-                .iter()
-                .map(move |b| 1.0 - a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>())
-        })
-        .fold(f32::INFINITY, f32::min);
-    // Centroid cosine distance ≥ 0.6 is a clear pair of voices; closer ones scale down.
-    let separation = (closest / 0.6).clamp(0.0, 1.0);
-    settled as f32 / speech as f32 * separation
 }

@@ -1,0 +1,128 @@
+//! The recording cut into overlapping 10 s windows, and what the segmentation model heard in
+//! each: up to three local speakers per frame, and the speech of each local speaker to embed.
+
+use super::{HOP_S, NeuralParams, SEPARATED_LOCAL_S};
+use crate::pipeline::diarize::fbank::{Fbank, N_BINS};
+use crate::pipeline::diarize::models::{POWERSET, SEG_FIELD, SEG_FRAMES, SEG_STEP, SEG_WINDOW};
+
+/// Hop (samples) of the embedding model's filterbank rows: 10 ms.
+const FBANK_HOP: usize = 160;
+/// Centre (samples) of a filterbank row's 25 ms analysis window, from the row's start.
+const FBANK_CENTRE: usize = 200;
+/// Fewest filterbank rows (0.2 s) worth an embedding.
+const MIN_EMBED_ROWS: usize = 20;
+
+/// One window's decoded local activity, `SEG_FRAMES × 3`.
+pub(super) struct Local {
+    pub(super) start_frame: usize,
+    pub(super) active: Vec<[bool; 3]>,
+}
+
+/// First model frame of each window: every `step` frames until a window reaches the end.
+pub(super) fn window_starts(samples: usize, step: usize) -> Vec<usize> {
+    let mut starts = vec![0];
+    while let Some(&last) = starts.last()
+        && last * SEG_STEP + SEG_WINDOW < samples
+    {
+        starts.push(last + step);
+    }
+    starts
+}
+
+pub(super) fn separated_share(locals: &[Local]) -> f64 {
+    let min = (SEPARATED_LOCAL_S / HOP_S).ceil() as usize;
+    let separated = locals
+        .iter()
+        .filter(|l| {
+            let heard = (0..3)
+                .filter(|&s| l.active.iter().filter(|a| a[s]).count() >= min)
+                .count();
+            heard >= 2
+        })
+        .count();
+    separated as f64 / locals.len().max(1) as f64
+}
+
+/// Hard powerset decoding: the most likely class per frame.
+pub(super) fn decode(y: &[f32]) -> Vec<[bool; 3]> {
+    y.chunks_exact(POWERSET.len())
+        .take(SEG_FRAMES)
+        .map(|row| {
+            let c = (0..POWERSET.len())
+                .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                .unwrap_or(0);
+            POWERSET[c]
+        })
+        .collect()
+}
+
+/// Filterbank rows (10 ms) of the window where local speaker `s` speaks alone, or where it
+/// speaks at all when that is too short; `None` when even that is too short.
+pub(super) fn speaker_fbank(
+    fb: &Fbank,
+    win: &[f32],
+    act: &[[bool; 3]],
+    s: usize,
+    p: &NeuralParams,
+) -> Option<Vec<f32>> {
+    let alone: Vec<bool> = act
+        .iter()
+        .map(|a| a[s] && a.iter().filter(|&&v| v).count() == 1)
+        .collect();
+    let any: Vec<bool> = act.iter().map(|a| a[s]).collect();
+    let min = (p.min_embed_s / HOP_S) as usize;
+    let mask = [alone, any]
+        .into_iter()
+        .find(|m| m.iter().filter(|&&v| v).count() >= min)?;
+    let feats = fb.compute(win);
+    let max_rows = (p.max_embed_s * super::SAMPLE_RATE / FBANK_HOP as f64) as usize;
+    let mut out = Vec::with_capacity(max_rows * N_BINS);
+    for (j, row) in feats.chunks_exact(N_BINS).enumerate() {
+        let centre = j * FBANK_HOP + FBANK_CENTRE;
+        let f = (centre.saturating_sub(SEG_FIELD / 2) as f64 / SEG_STEP as f64).round() as usize;
+        if mask.get(f).copied().unwrap_or(false) {
+            out.extend_from_slice(row);
+            if out.len() >= max_rows * N_BINS {
+                break;
+            }
+        }
+    }
+    (out.len() >= MIN_EMBED_ROWS * N_BINS).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(runs: &[(usize, usize, usize)]) -> Local {
+        let mut active = vec![[false; 3]; SEG_FRAMES];
+        for &(s, a, b) in runs {
+            active[a..b].iter_mut().for_each(|f| f[s] = true);
+        }
+        Local {
+            start_frame: 0,
+            active,
+        }
+    }
+
+    #[test]
+    fn windows_step_until_one_reaches_the_end() {
+        let step = 5;
+        let frames = |n: usize| n * SEG_STEP;
+        assert_eq!(window_starts(SEG_WINDOW, step), vec![0]);
+        assert_eq!(window_starts(SEG_WINDOW + 1, step), vec![0, 5]);
+        let end = frames(10) + SEG_WINDOW;
+        assert_eq!(window_starts(end, step), vec![0, 5, 10]);
+        assert_eq!(window_starts(end + 1, step), vec![0, 5, 10, 15]);
+    }
+
+    #[test]
+    fn a_window_counts_as_separated_with_two_substantial_local_speakers() {
+        let half_second = (SEPARATED_LOCAL_S / HOP_S).ceil() as usize;
+        let two = window(&[(0, 0, 100), (1, 100, 100 + half_second)]);
+        let blip = window(&[(0, 0, 100), (1, 100, 100 + half_second - 1)]);
+        let one = window(&[(2, 0, 500)]);
+        assert!((separated_share(&[two, blip, one]) - 1.0 / 3.0).abs() < 1e-9);
+        assert!(separated_share(&[]).abs() < f64::EPSILON);
+    }
+}
