@@ -47,12 +47,12 @@ use serde_json::Value;
 use vibeinsight::clients::llm::{LlmError, LlmProvider, LlmRequest, LlmResponse, Written};
 use vibeinsight::clients::openai_chat::OpenAiChatClient;
 use vibeinsight::config::Settings;
+use vibeinsight::domain::{Language, TranscriptSegment};
 use vibeinsight::pipeline::assess::inputs::MeasuredMetrics;
 use vibeinsight::pipeline::assess::{
     AssessInput, AssessOptions, OnOutage, assess, prompt, roles, validate,
 };
 use vibeinsight::pipeline::progress::{ProgressSink, ProgressUpdate};
-use vibeinsight::pipeline::types::{Language, TranscriptSegment};
 use vibeinsight::pipeline::{Deps, JobSpec, Outcome, Source, analyze_file};
 use vibeinsight::storage::Storage;
 
@@ -221,7 +221,7 @@ async fn stt_only_deps(stt_url: &str) -> anyhow::Result<Deps> {
     Ok(Deps {
         // Measured parts only: no judgement, whatever the environment configures.
         llm: None,
-        ..Deps::new(Storage::from_settings(&settings.storage).await?, &settings)?
+        ..Deps::from_settings(Storage::from_settings(&settings.storage).await?, &settings)?
     })
 }
 
@@ -267,7 +267,11 @@ impl CachedInput {
             name: rec.name.to_owned(),
             source: path.display().to_string(),
             language: rec.language,
-            stt_model: deps.stt.model.clone(),
+            stt_model: deps
+                .stt
+                .provider
+                .as_ref()
+                .map_or_else(|| "none".to_owned(), |p| p.model().to_owned()),
             withheld,
             diarization,
             segments: outcome.transcript.into_iter().map(|r| r.segment).collect(),

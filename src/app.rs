@@ -10,10 +10,35 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::pipeline::Deps;
+use crate::pipeline::decode::DecodeLimits;
+use crate::pipeline::transcript::Transcriber;
 use crate::storage::Storage;
 use crate::store::migrate;
 use crate::telemetry::{self, Health, Metrics};
 use crate::worker::{self, Backoff, JobContext, LoopSettings};
+
+impl Deps {
+    /// The stages' dependencies as the settings configure them, around an open store: the
+    /// providers are built here, once per process, and shared by every job.
+    ///
+    /// # Errors
+    /// A configured provider's client cannot be built.
+    pub fn from_settings(storage: Storage, settings: &Settings) -> anyhow::Result<Deps> {
+        Ok(Deps {
+            storage,
+            limits: DecodeLimits {
+                max_duration_secs: settings.audio.max_duration_secs,
+            },
+            stt: Transcriber {
+                provider: settings.stt.provider()?,
+                chunking: settings.stt.chunking(),
+                prices: settings.stt.price_table(),
+            },
+            llm: settings.llm.provider()?,
+            assess: settings.llm.assess_options(),
+        })
+    }
+}
 
 pub struct App {
     pub pool: PgPool,
@@ -57,7 +82,7 @@ impl App {
         let server = tokio::spawn(telemetry::serve(listener, health, shutdown.clone()));
         let ctx = JobContext {
             pool: self.pool.clone(),
-            deps: Deps::new(self.storage, &self.settings)?,
+            deps: Deps::from_settings(self.storage, &self.settings)?,
             visibility_timeout,
             max_attempts: queue.max_attempts as i32,
             upload_grace: Duration::from_secs(queue.upload_grace_secs),

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::config::Settings;
-use crate::pipeline::types::Language;
+use crate::domain::Language;
 use crate::storage::ObjectKey;
 use crate::store::{migrate, sessions};
 use crate::{doctor, shutdown, telemetry, terminal};

@@ -425,7 +425,7 @@ mod tests {
         let settings = Settings::load_from(None, &env(&[])).unwrap();
         assert_eq!(settings.stt.provider, SttProvider::None);
         assert_eq!(settings.llm.provider, LlmProviderKind::None);
-        assert!(settings.stt.client().unwrap().is_none());
+        assert!(settings.stt.provider().unwrap().is_none());
         assert!(settings.llm.provider().unwrap().is_none());
     }
 
@@ -439,7 +439,10 @@ mod tests {
         assert_eq!(settings.stt.provider, SttProvider::Openai);
         assert_eq!(settings.stt.model, "whisper-1");
         assert_eq!(settings.stt.base_url, OPENAI_BASE_URL);
-        assert_eq!(settings.stt.client().unwrap().unwrap().model(), "whisper-1");
+        assert_eq!(
+            settings.stt.provider().unwrap().unwrap().model(),
+            "whisper-1"
+        );
         assert_eq!(settings.llm.provider, LlmProviderKind::Gemini);
         assert_eq!(settings.llm.model, DEFAULT_GEMINI_MODEL);
         assert_eq!(
@@ -462,7 +465,7 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert!(settings.stt.client().unwrap().is_none());
+        assert!(settings.stt.provider().unwrap().is_none());
         assert!(settings.llm.provider().unwrap().is_none());
     }
 

@@ -8,8 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::clients::gemini;
 use crate::config::{LlmProviderKind, OPENAI_BASE_URL, Settings, SttProvider};
+use crate::domain::ANALYSIS_RATE;
 use crate::pipeline::diarize::models;
-use crate::pipeline::types::ANALYSIS_RATE;
 use crate::storage::Storage;
 use crate::store::migrate;
 
@@ -117,15 +117,16 @@ async fn transcription(settings: &Settings, online: bool) -> Verdict {
             "set OPENAI_API_KEY (and OPENAI_BASE_URL for another OpenAI-compatible server)",
         ),
         (SttProvider::Openai, None) => Verdict::Fail("no API key".into(), "set OPENAI_API_KEY"),
-        (SttProvider::Openai, Some(key)) if online => {
-            let url = format!("{}/models", stt.base_url.trim_end_matches('/'));
-            probe(
-                &url,
-                ("authorization", bearer(key)),
-                &stt.model,
-                "check OPENAI_API_KEY and OPENAI_BASE_URL",
-            )
-            .await
+        (SttProvider::Openai, Some(_)) if online => {
+            let fix = "check OPENAI_API_KEY and OPENAI_BASE_URL";
+            match stt.provider() {
+                Ok(Some(provider)) => match provider.check().await {
+                    Ok(detail) => Verdict::Ok(detail),
+                    Err(err) => Verdict::Fail(err.to_string(), fix),
+                },
+                Ok(None) => Verdict::Fail("no provider configured".into(), fix),
+                Err(err) => Verdict::Fail(format!("{err:#}"), fix),
+            }
         }
         (SttProvider::Openai, Some(_)) => Verdict::Ok(format!(
             "{} at {} (key present; --online to try it)",

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
+use crate::domain::Language;
 use crate::pipeline::decode::AudioError;
-use crate::pipeline::types::Language;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {

@@ -20,6 +20,7 @@ pub mod cli;
 pub mod clients;
 pub mod config;
 pub mod doctor;
+pub mod domain;
 pub mod dsp;
 pub mod error;
 pub mod eval;

@@ -8,8 +8,8 @@ use anyhow::Context;
 use uuid::Uuid;
 
 use crate::config::Settings;
+use crate::domain::{Language, TranscriptSegment};
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate};
-use crate::pipeline::types::{Language, TranscriptSegment};
 use crate::pipeline::{self, Deps, JobSpec, Outcome, Source};
 use crate::report::{self, ReportInput};
 use crate::storage::Storage;
@@ -61,7 +61,7 @@ pub async fn analyze(
             .map(str::to_ascii_lowercase),
         bytes,
     };
-    let deps = Deps::new(Storage::from_settings(&settings.storage).await?, settings)?;
+    let deps = Deps::from_settings(Storage::from_settings(&settings.storage).await?, settings)?;
     let job = JobSpec {
         session_id: Uuid::new_v4(),
         audio_path: file.display().to_string(),

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use vibeinsight::config::Settings;
+use vibeinsight::domain::{Language, TranscriptSegment};
 use vibeinsight::pipeline::progress::{ProgressSink, ProgressUpdate};
-use vibeinsight::pipeline::types::{Language, TranscriptSegment};
 use vibeinsight::pipeline::{Deps, JobSpec, Source, analyze_file};
 use vibeinsight::storage::Storage;
 
@@ -38,7 +38,7 @@ pub async fn transcript(
     let deps = Deps {
         // Measured parts only: no judgement, whatever the environment configures.
         llm: None,
-        ..Deps::new(Storage::from_settings(&settings.storage).await?, &settings)?
+        ..Deps::from_settings(Storage::from_settings(&settings.storage).await?, &settings)?
     };
     let source = Source {
         path: path.to_path_buf(),

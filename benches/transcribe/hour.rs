@@ -14,9 +14,9 @@
 
 use std::time::{Duration, Instant};
 
+use vibeinsight::domain::{ANALYSIS_RATE, Language, Span};
 use vibeinsight::pipeline::checkpoint::Kept;
-use vibeinsight::pipeline::transcribe::{ChunkingConfig, PriceTable, transcribe_chunked};
-use vibeinsight::pipeline::types::{ANALYSIS_RATE, Language, Span};
+use vibeinsight::pipeline::transcribe::{ChunkingConfig, PriceTable, SttCall, transcribe_chunked};
 
 use crate::recording::load;
 use crate::stub::{KEY, Latency, Stub};
@@ -110,7 +110,10 @@ async fn measure(
     let cpu = CpuSample::now();
     let started = Instant::now();
     let out = transcribe_chunked(
-        client,
+        SttCall {
+            provider: client,
+            language: client.language(),
+        },
         samples,
         speech,
         &cfg,

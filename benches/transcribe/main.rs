@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use vibeinsight::clients::openai_stt::{RetryPolicy, SttClient, SttConfig, TimeoutPolicy};
-use vibeinsight::pipeline::types::Language;
+use vibeinsight::domain::Language;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

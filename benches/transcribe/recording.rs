@@ -4,10 +4,11 @@
 use std::path::Path;
 
 use anyhow::Context;
+use vibeinsight::domain::{ANALYSIS_RATE, Span, SpeakerTurn};
 use vibeinsight::pipeline::decode::{DecodeLimits, decode_file};
 use vibeinsight::pipeline::diarize::{DiarizeOptions, diarize};
 use vibeinsight::pipeline::quality::preprocess;
-use vibeinsight::pipeline::types::{ANALYSIS_RATE, Samples, Span, SpeakerTurn};
+use vibeinsight::pipeline::types::Samples;
 
 use crate::audio::{read_rttm, shared_file};
 

@@ -8,14 +8,15 @@
 //! words timed inside the turn). en_dev_3min has no reference text anywhere, so only its
 //! chunked-vs-whole difference is given (WER of each variant against the whole-file text).
 
-use vibeinsight::clients::openai_stt::{SttClient, SttSegment};
+use vibeinsight::clients::openai_stt::SttClient;
+use vibeinsight::clients::stt::SttSegment;
+use vibeinsight::domain::{Language, Span, SpeakerTurn, TranscriptSegment, Word};
 use vibeinsight::pipeline::align::align;
 use vibeinsight::pipeline::checkpoint::Kept;
 use vibeinsight::pipeline::hallucination::{
     DropCounts, HallucinationConfig, filter_hallucinations,
 };
-use vibeinsight::pipeline::transcribe::{ChunkingConfig, PriceTable, transcribe_chunked};
-use vibeinsight::pipeline::types::{Language, Span, SpeakerTurn, TranscriptSegment, Word};
+use vibeinsight::pipeline::transcribe::{ChunkingConfig, PriceTable, SttCall, transcribe_chunked};
 
 use crate::audio::shared_file;
 use crate::recording::{Recording, load};
@@ -149,7 +150,10 @@ async fn variants(client: &SttClient, rec: &Recording) -> anyhow::Result<Vec<Hyp
         ("30 s chunks", &rec.speech[..], &short),
     ] {
         let raw = transcribe_chunked(
-            client,
+            SttCall {
+                provider: client,
+                language: client.language(),
+            },
             &rec.samples,
             speech,
             cfg,

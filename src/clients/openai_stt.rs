@@ -10,15 +10,15 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
+use futures::future::BoxFuture;
 use reqwest::multipart::{Form, Part};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::pipeline::types::{Language, Span, Word};
+use crate::clients::stt::{AudioUpload, SpeechToText, SttError, Transcription};
+use crate::domain::Language;
 
 mod error;
 mod response;
-pub use error::SttError;
 use error::{classify_failure, redact};
 use response::parse_body;
 
@@ -160,57 +160,6 @@ impl SttConfig {
     }
 }
 
-/// One encoded audio file to send.
-#[derive(Clone, Debug)]
-pub struct AudioUpload {
-    pub bytes: Bytes,
-    /// Servers reject a file part without a filename; the extension tells them the codec.
-    pub filename: String,
-    pub mime: String,
-    pub duration_s: f64,
-}
-
-/// One segment as the provider returned it, times relative to the uploaded file.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SttSegment {
-    pub span: Span,
-    pub text: String,
-    pub avg_logprob: Option<f32>,
-    pub no_speech_prob: Option<f32>,
-    pub compression_ratio: Option<f32>,
-    /// The provider's own speaker label (`diarized_json` only), e.g. "A".
-    pub provider_speaker: Option<String>,
-    pub words: Vec<Word>,
-}
-
-/// A parsed transcription of one request (kept as a checkpoint once paid for).
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Transcription {
-    pub text: String,
-    pub language: Option<String>,
-    pub segments: Vec<SttSegment>,
-}
-
-impl Transcription {
-    /// Moves every time by `offset` seconds (a chunk's start in the original recording).
-    pub fn shifted(mut self, offset: f64) -> Self {
-        for seg in &mut self.segments {
-            seg.span = shift(seg.span, offset);
-            for w in &mut seg.words {
-                w.span = shift(w.span, offset);
-            }
-        }
-        self
-    }
-}
-
-fn shift(s: Span, by: f64) -> Span {
-    Span {
-        start: s.start + by,
-        end: s.end + by,
-    }
-}
-
 /// The client: one `reqwest::Client` (connection pool) and one configuration.
 #[derive(Clone, Debug)]
 pub struct SttClient {
@@ -233,6 +182,10 @@ impl SttClient {
         Ok(Self { http, cfg, mode })
     }
 
+    fn base_url(&self) -> &str {
+        self.cfg.base_url.trim_end_matches('/')
+    }
+
     pub fn mode(&self) -> ResponseMode {
         self.mode
     }
@@ -241,15 +194,32 @@ impl SttClient {
         &self.cfg.model
     }
 
+    /// The language [`Self::transcribe`] asks for.
+    pub fn language(&self) -> Language {
+        self.cfg.language
+    }
+
     /// Transcribes one file, retrying transient failures within the retry policy.
     ///
     /// # Errors
     /// A permanent [`SttError`] at once, or the last transient one when attempts run out.
     #[tracing::instrument(skip_all, fields(model = %self.cfg.model, audio_s = audio.duration_s))]
     pub async fn transcribe(&self, audio: &AudioUpload) -> Result<Transcription, SttError> {
+        self.transcribe_in(audio, self.cfg.language).await
+    }
+
+    /// As [`Self::transcribe`], in `language` rather than the configured one.
+    ///
+    /// # Errors
+    /// As [`Self::transcribe`].
+    pub async fn transcribe_in(
+        &self,
+        audio: &AudioUpload,
+        language: Language,
+    ) -> Result<Transcription, SttError> {
         let mut retry = 0;
         loop {
-            match self.attempt(audio).await {
+            match self.attempt(audio, language).await {
                 Ok(t) => return Ok(t),
                 Err(e) if e.is_transient() && retry + 1 < self.cfg.retry.max_attempts => {
                     let wait = self.cfg.retry.delay(retry, e.retry_after());
@@ -262,17 +232,18 @@ impl SttClient {
         }
     }
 
-    async fn attempt(&self, audio: &AudioUpload) -> Result<Transcription, SttError> {
-        let url = format!(
-            "{}/audio/transcriptions",
-            self.cfg.base_url.trim_end_matches('/')
-        );
+    async fn attempt(
+        &self,
+        audio: &AudioUpload,
+        language: Language,
+    ) -> Result<Transcription, SttError> {
+        let url = format!("{}/audio/transcriptions", self.base_url());
         let timeout = self.cfg.timeout.for_audio(audio.duration_s);
         let resp = self
             .http
             .post(url)
             .bearer_auth(self.cfg.api_key.expose_secret())
-            .multipart(self.form(audio)?)
+            .multipart(self.form(audio, language)?)
             .timeout(timeout)
             .send()
             .await
@@ -295,7 +266,7 @@ impl SttClient {
             .map_err(|e| SttError::Decode(redact(&e, self.cfg.api_key.expose_secret())))
     }
 
-    fn form(&self, audio: &AudioUpload) -> Result<Form, SttError> {
+    fn form(&self, audio: &AudioUpload, language: Language) -> Result<Form, SttError> {
         let body = reqwest::Body::from(audio.bytes.clone());
         let file = Part::stream_with_length(body, audio.bytes.len() as u64)
             .file_name(audio.filename.clone())
@@ -308,7 +279,7 @@ impl SttClient {
             .part("file", file)
             .text("model", self.cfg.model.clone())
             .text("response_format", self.mode.format_field());
-        if let Some(lang) = language_code(self.cfg.language) {
+        if let Some(lang) = language_code(language) {
             form = form.text("language", lang);
         }
         // The diarizing model rejects `prompt`; everything else uses it as a vocabulary hint.
@@ -340,6 +311,72 @@ impl SttClient {
             // redact anyway in case a base URL was built with a key in it.
             SttError::Connection(redact(&e.to_string(), self.cfg.api_key.expose_secret()))
         }
+    }
+}
+
+impl SpeechToText for SttClient {
+    fn name(&self) -> &'static str {
+        "openai_stt"
+    }
+
+    fn model(&self) -> &str {
+        &self.cfg.model
+    }
+
+    fn identity(&self) -> String {
+        format!("{}@{}", self.cfg.model, self.base_url())
+    }
+
+    fn has_times(&self) -> bool {
+        self.mode.has_times()
+    }
+
+    fn transcribe<'a>(
+        &'a self,
+        audio: &'a AudioUpload,
+        language: Language,
+    ) -> BoxFuture<'a, Result<Transcription, SttError>> {
+        Box::pin(self.transcribe_in(audio, language))
+    }
+
+    /// `GET /models`: authenticates the key without sending audio or spending anything.
+    fn check(&self) -> BoxFuture<'_, Result<String, SttError>> {
+        Box::pin(async move {
+            let timeout = self.cfg.timeout.base;
+            let resp = self
+                .http
+                .get(format!("{}/models", self.base_url()))
+                .bearer_auth(self.cfg.api_key.expose_secret())
+                .timeout(timeout)
+                .send()
+                .await
+                .map_err(|e| self.transport_error(&e, timeout))?;
+            let status = resp.status().as_u16();
+            let body = resp
+                .text()
+                .await
+                .map_err(|e| self.transport_error(&e, timeout))?;
+            if !(200..300).contains(&status) {
+                return Err(classify_failure(
+                    status,
+                    &body,
+                    None,
+                    self.cfg.api_key.expose_secret(),
+                ));
+            }
+            let listed = body.contains(&format!("\"{}\"", self.cfg.model));
+            Ok(if listed {
+                format!(
+                    "{}: the provider accepted the key and serves the model",
+                    self.cfg.model
+                )
+            } else {
+                format!(
+                    "{}: the provider accepted the key (the model is not in its list)",
+                    self.cfg.model
+                )
+            })
+        })
     }
 }
 

@@ -18,6 +18,7 @@ use crate::clients::gemini::GeminiClient;
 use crate::clients::llm::LlmProvider;
 use crate::clients::openai_chat::OpenAiChatClient;
 use crate::clients::openai_stt::{SttClient, SttConfig, TimeoutPolicy};
+use crate::clients::stt::SpeechToText;
 use crate::pipeline::assess::AssessOptions;
 use crate::pipeline::assess::usage::PriceTable as LlmPriceTable;
 use crate::pipeline::transcribe::{ChunkingConfig, PriceTable as SttPriceTable};
@@ -162,14 +163,17 @@ impl SttSettings {
         Some(cfg)
     }
 
-    /// Builds the transcription client; `Ok(None)` when `stt.provider = none`.
+    /// The transcription provider, built once per process; `Ok(None)` when
+    /// `stt.provider = none`.
     ///
     /// # Errors
     /// When the HTTP client cannot be built.
-    pub fn client(&self) -> anyhow::Result<Option<SttClient>> {
-        self.client_config()
-            .map(|cfg| SttClient::new(cfg).context("Failed to build the transcription client"))
-            .transpose()
+    pub fn provider(&self) -> anyhow::Result<Option<Arc<dyn SpeechToText>>> {
+        let Some(cfg) = self.client_config() else {
+            return Ok(None);
+        };
+        let client = SttClient::new(cfg).context("Failed to build the transcription client")?;
+        Ok(Some(Arc::new(client)))
     }
 
     pub fn chunking(&self) -> ChunkingConfig {

@@ -27,7 +27,7 @@ use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 use thiserror::Error;
 
-use crate::pipeline::types::ANALYSIS_RATE;
+use crate::domain::ANALYSIS_RATE;
 
 /// Floor applied before the logarithm, so silence gives a finite value.
 const MEL_FLOOR: f32 = 1e-10;

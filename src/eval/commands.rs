@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
+use crate::domain::ANALYSIS_RATE;
 use crate::eval::dataset::{EvalItem, default_root, discover, read_analysis_audio};
 use crate::eval::diarization::{self, FileScore, SpeakerCount, mode_name, rttm, table};
 use crate::eval::reference::{lookup, parse_rttm, parse_uem};
 use crate::pipeline::diarize::{DiarizeOptions, Neural};
-use crate::pipeline::types::ANALYSIS_RATE;
 
 #[derive(Debug, clap::Args)]
 pub struct DiarizeArgs {

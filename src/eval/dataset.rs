@@ -10,9 +10,10 @@ use anyhow::{Context, bail};
 
 use super::frame_error::{FrameError, vad_frame_error};
 use super::reference::{RefTurn, lookup, parse_rttm, parse_uem, speech_union};
+use crate::domain::{ANALYSIS_RATE, Span};
 use crate::dsp::mel::MelConfig;
 use crate::pipeline::decode::{DecodeLimits, decode_file};
-use crate::pipeline::types::{ANALYSIS_RATE, AnalysisAudio, Span};
+use crate::pipeline::types::AnalysisAudio;
 use crate::pipeline::vad::{VadConfig, detect_speech};
 
 /// One annotated recording.

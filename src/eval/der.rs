@@ -17,9 +17,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::domain::assignment::hungarian_max;
+use crate::domain::timeline::{self, Cursor};
+use crate::domain::{Span, SpeakerTurn};
 use crate::eval::reference::RefTurn;
-use crate::eval::timeline::{self, Cursor};
-use crate::pipeline::types::{Span, SpeakerTurn};
 
 /// Which scoring convention to apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -199,69 +200,6 @@ fn optimal_mapping(ref_sets: &[Vec<Span>], hyp_sets: &[Vec<Span>]) -> Vec<Option
         .enumerate()
         .map(|(i, j)| j.filter(|&j| gain[i][j] > 0.0))
         .collect()
-}
-
-/// Maximum-weight assignment on a rectangular matrix (rows → distinct columns), by the
-/// O(n³) potentials form of the Hungarian algorithm on a square, zero-padded cost matrix.
-pub fn hungarian_max(gain: &[Vec<f64>]) -> Vec<Option<usize>> {
-    let rows = gain.len();
-    let cols = gain.first().map_or(0, Vec::len);
-    let n = rows.max(cols);
-    if n == 0 {
-        return vec![None; rows];
-    }
-    let big = gain.iter().flatten().copied().fold(0.0, f64::max);
-    let cost =
-        |i: usize, j: usize| big - gain.get(i).and_then(|r| r.get(j)).copied().unwrap_or(0.0);
-    let (mut u, mut v) = (vec![0.0; n + 1], vec![0.0; n + 1]);
-    let (mut p, mut way) = (vec![0usize; n + 1], vec![0usize; n + 1]);
-    for i in 1..=n {
-        p[0] = i;
-        let mut j0 = 0;
-        let mut minv = vec![f64::INFINITY; n + 1];
-        let mut used = vec![false; n + 1];
-        loop {
-            used[j0] = true;
-            let (i0, mut delta, mut j1) = (p[j0], f64::INFINITY, 0);
-            for j in 1..=n {
-                if !used[j] {
-                    let cur = cost(i0 - 1, j - 1) - u[i0] - v[j];
-                    if cur < minv[j] {
-                        minv[j] = cur;
-                        way[j] = j0;
-                    }
-                    if minv[j] < delta {
-                        delta = minv[j];
-                        j1 = j;
-                    }
-                }
-            }
-            for j in 0..=n {
-                if used[j] {
-                    u[p[j]] += delta;
-                    v[j] -= delta;
-                } else {
-                    minv[j] -= delta;
-                }
-            }
-            j0 = j1;
-            if p[j0] == 0 {
-                break;
-            }
-        }
-        while j0 != 0 {
-            let j1 = way[j0];
-            p[j0] = p[j1];
-            j0 = j1;
-        }
-    }
-    let mut out = vec![None; rows];
-    for j in 1..=n {
-        if p[j] >= 1 && p[j] <= rows && j <= cols {
-            out[p[j] - 1] = Some(j - 1);
-        }
-    }
-    out
 }
 
 fn accumulate(ref_sets: &[Vec<Span>], hyp_sets: &[Vec<Span>], map: &[Option<usize>]) -> DerReport {

@@ -8,12 +8,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+use crate::domain::{ANALYSIS_RATE, SpeakerTurn};
 use crate::dsp::mel::MelConfig;
 use crate::eval::dataset::{EvalItem, read_analysis_audio};
 use crate::eval::der::{Convention, DerReport, score, talk_ratio_error};
 use crate::eval::reference::RefTurn;
 use crate::pipeline::diarize::{Diarization, DiarizeOptions, Mode, diarize};
-use crate::pipeline::types::{ANALYSIS_RATE, AnalysisAudio, SpeakerTurn};
+use crate::pipeline::types::AnalysisAudio;
 use crate::pipeline::vad::{VadConfig, detect_speech};
 
 /// Which speaker count the diarizer is told.
@@ -182,8 +183,8 @@ pub fn rttm(recording: &str, turns: &[SpeakerTurn]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Span;
     use crate::eval::reference::parse_rttm;
-    use crate::pipeline::types::Span;
 
     #[test]
     fn rttm_round_trips_through_the_parser() {

@@ -6,7 +6,7 @@
 
 use std::ops::AddAssign;
 
-use crate::pipeline::types::Span;
+use crate::domain::Span;
 
 /// Accumulated durations in seconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

@@ -7,4 +7,3 @@ pub mod der;
 pub mod diarization;
 pub mod frame_error;
 pub mod reference;
-pub mod timeline;

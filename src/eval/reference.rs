@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use thiserror::Error;
 
-use crate::pipeline::types::Span;
+use crate::domain::Span;
 
 /// One reference speaker turn.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
-use crate::clients::openai_stt::SttSegment;
-use crate::pipeline::types::{Span, SpeakerTurn, TranscriptSegment, Word};
+use crate::clients::stt::SttSegment;
+use crate::domain::{Span, SpeakerTurn, TranscriptSegment, Word};
 
 /// A word this close to a turn but outside every turn still takes that turn's speaker:
 /// word times and diarization boundaries both jitter by a few hundred milliseconds.

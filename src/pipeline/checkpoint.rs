@@ -13,9 +13,9 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::SttSettings;
+use crate::domain::{Language, TranscriptSegment};
+use crate::pipeline::JobSpec;
 use crate::pipeline::assess::inputs::MeasuredMetrics;
-use crate::pipeline::types::{Language, TranscriptSegment};
 
 /// The checkpoint stage name of [`Measured`].
 pub const MEASURED: &str = "measured";
@@ -46,21 +46,15 @@ pub enum Assessable {
 }
 
 /// Names what the measured part depends on: the object (key and size), the session's
-/// language and speaker count, the transcription provider and model, and this build.
-pub fn fingerprint(
-    audio_path: &str,
-    bytes: u64,
-    language: Language,
-    num_speakers: u8,
-    stt: &SttSettings,
-) -> String {
-    let stt = match stt.client_config() {
-        Some(_) => format!("{}@{}", stt.model, stt.base_url.trim_end_matches('/')),
-        None => "none".to_owned(),
-    };
+/// language and speaker count, the transcription provider and model (`stt`, see
+/// [`crate::clients::stt::SpeechToText::identity`]), and this build.
+pub fn fingerprint(job: &JobSpec, bytes: u64, stt: &str) -> String {
     format!(
-        "v{} key={audio_path} bytes={bytes} language={language:?} speakers={num_speakers} stt={stt}",
-        env!("CARGO_PKG_VERSION")
+        "v{} key={} bytes={bytes} language={:?} speakers={} stt={stt}",
+        env!("CARGO_PKG_VERSION"),
+        job.audio_path,
+        job.language,
+        job.num_speakers
     )
 }
 

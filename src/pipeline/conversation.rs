@@ -10,13 +10,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::{Language, SpeakerTurn, TranscriptSegment, Word};
 use crate::pipeline::assess::inputs::{
     MeasuredMetrics, Overlap, OverlapKind, QuestionCounts, Silence, SpeakerMetrics,
 };
 use crate::pipeline::diarize::Diarization;
 use crate::pipeline::lexical::{LexicalMetrics, is_backchannel_overlap};
 use crate::pipeline::measure::{OverlapEvent, SpeakingMetrics, merge_turns};
-use crate::pipeline::types::{Language, SpeakerTurn, TranscriptSegment, Word};
 
 const YIELD_MARGIN_S: f64 = 0.3;
 const MAX_BACKCHANNEL_S: f64 = 1.5;
@@ -191,9 +191,9 @@ fn incoming_words(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Span;
     use crate::pipeline::diarize::Mode;
     use crate::pipeline::measure::measure;
-    use crate::pipeline::types::Span;
 
     fn turn(speaker: usize, start: f64, end: f64) -> SpeakerTurn {
         SpeakerTurn {

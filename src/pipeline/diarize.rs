@@ -42,8 +42,9 @@ mod stereo;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::domain::{ANALYSIS_RATE, Span, SpeakerTurn};
 use crate::dsp::mel::{MelConfig, MelError};
-use crate::pipeline::types::{ANALYSIS_RATE, AnalysisAudio, Span, SpeakerTurn};
+use crate::pipeline::types::AnalysisAudio;
 use crate::pipeline::vad::{VadConfig, detect_speech};
 use features::{Cepstra, stream_cepstra};
 pub use models::ModelError;

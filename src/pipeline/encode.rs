@@ -7,7 +7,7 @@
 use flacenc::component::BitRepr;
 use flacenc::error::Verify;
 
-use crate::pipeline::types::ANALYSIS_RATE;
+use crate::domain::ANALYSIS_RATE;
 
 const BITS_PER_SAMPLE: usize = 16;
 

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clients::openai_stt::SttSegment;
-use crate::pipeline::types::Span;
+use crate::clients::stt::SttSegment;
+use crate::domain::Span;
 
 /// Why a segment was dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

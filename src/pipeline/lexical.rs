@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::types::{Language, TranscriptSegment, Word};
+use crate::domain::{Language, TranscriptSegment, Word};
 
 mod lexicon;
 use lexicon::*;

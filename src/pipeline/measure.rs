@@ -8,8 +8,8 @@
 
 use serde::Serialize;
 
+use crate::domain::SpeakerTurn;
 use crate::pipeline::diarize::{Diarization, Mode};
-use crate::pipeline::types::SpeakerTurn;
 
 pub const MERGE_PAUSE: f64 = 0.5;
 pub const MIN_SILENCE: f64 = 3.0;

@@ -1,7 +1,7 @@
 //! Hand-made timelines with the expected metrics worked out in comments.
 
 use super::*;
-use crate::pipeline::types::Span;
+use crate::domain::Span;
 
 fn span(start: f64, end: f64) -> Span {
     Span { start, end }

@@ -1,11 +1,12 @@
 //! The analysis pipeline: stages in order, each taking and returning plain data.
 //!
 //! fetch → decode (+ resample to 16 kHz, inside the decode stream) → quality + VAD
-//! → transcribe ⇄ diarize → align → measure (speaking, lexical, overlaps) → assess
+//! → transcribe and diarize (`hearing`) → align → measure (speaking, lexical, overlaps)
+//! → assess (`judging`); the worker saves the outcome.
 //!
-//! Later stages (VAD, diarization, transcription, measurement, assessment) slot in after
-//! decode. Nothing here knows pgmq or tables: progress goes to a [`ProgressSink`] and the
-//! result comes back as an [`Outcome`], so the daemon and a local CLI run share this code.
+//! Nothing here knows pgmq, tables or configuration files: dependencies come in as [`Deps`],
+//! progress goes to a [`ProgressSink`] and the result comes back as an [`Outcome`], so the
+//! daemon and a local CLI run share this code.
 
 pub mod align;
 pub mod assess;
@@ -16,8 +17,11 @@ pub mod diarize;
 pub mod encode;
 pub mod fetch;
 pub mod hallucination;
+mod hearing;
+mod judging;
 pub mod lexical;
 pub mod measure;
+mod measuring;
 pub mod outcome;
 pub mod progress;
 pub mod quality;
@@ -36,22 +40,19 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::clients::llm::LlmProvider;
-use crate::config::{Settings, SttSettings};
-use crate::error::{Failure, JobError, Origin};
-use crate::pipeline::assess::{AssessInput, AssessOptions, Assessment, JudgementStatus, OnOutage};
-use crate::pipeline::checkpoint::{Assessable, Checkpoints, Kept, Measured};
-use crate::pipeline::decode::{AudioInfo, DecodeLimits};
-use crate::pipeline::diarize::{Diarization, DiarizeOptions};
-use crate::pipeline::outcome::{Judged, Measurements};
-use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage, WritingBar};
-use crate::pipeline::quality::Preprocessed;
+use crate::domain::Language;
+use crate::error::JobError;
+use crate::pipeline::assess::{AssessOptions, Assessment, OnOutage};
+use crate::pipeline::checkpoint::{Checkpoints, Kept, Measured};
+use crate::pipeline::decode::DecodeLimits;
+pub use crate::pipeline::judging::{judge, unjudged};
+pub use crate::pipeline::measuring::{MeasuredRun, measure};
+use crate::pipeline::outcome::{AnalysisReport, TranscriptRow};
+use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage};
 use crate::pipeline::stopwatch::{StageTiming, Stopwatch};
-use crate::pipeline::types::{AnalysisAudio, Language, Span};
+use crate::pipeline::transcript::Transcriber;
 pub use crate::pipeline::usage::ProviderUsage;
-use crate::pipeline::usage::{llm_usage, stt_usage};
 use crate::storage::Storage;
-use crate::store::results::{AnalysisReport, TranscriptRow};
-use crate::telemetry::spawn_blocking_in_span;
 
 /// What one job is asked to do.
 #[derive(Clone, Debug)]
@@ -62,31 +63,14 @@ pub struct JobSpec {
     pub num_speakers: u8,
 }
 
-/// What the stages need from the outside world.
+/// What the stages need from the outside world, built once per process (`app` builds it
+/// from the settings).
 pub struct Deps {
     pub storage: Storage,
     pub limits: DecodeLimits,
-    pub stt: SttSettings,
+    pub stt: Transcriber,
     pub llm: Option<Arc<dyn LlmProvider>>,
     pub assess: AssessOptions,
-}
-
-impl Deps {
-    /// The stages' dependencies as the settings configure them, around an open store.
-    ///
-    /// # Errors
-    /// The configured LLM client cannot be built.
-    pub fn new(storage: Storage, settings: &Settings) -> anyhow::Result<Deps> {
-        Ok(Deps {
-            storage,
-            limits: DecodeLimits {
-                max_duration_secs: settings.audio.max_duration_secs,
-            },
-            stt: settings.stt.clone(),
-            llm: settings.llm.provider()?,
-            assess: settings.llm.assess_options(),
-        })
-    }
 }
 
 /// A recording on local disk.
@@ -131,13 +115,7 @@ pub async fn run(
         extension: fetched.extension.clone(),
         bytes: fetched.object.bytes,
     };
-    let fingerprint = checkpoint::fingerprint(
-        &job.audio_path,
-        source.bytes,
-        job.language,
-        job.num_speakers,
-        &deps.stt,
-    );
+    let fingerprint = checkpoint::fingerprint(job, source.bytes, &deps.stt.identity());
     let kept = Kept {
         checkpoints,
         fingerprint: &fingerprint,
@@ -166,299 +144,8 @@ pub async fn analyze_file(
     deps: &Deps,
     progress: &dyn ProgressSink,
 ) -> Result<Outcome, JobError> {
-    let run = measure(
-        source,
-        job,
-        deps,
-        progress,
-        Stopwatch::default(),
-        Kept::none(),
-    )
-    .await?;
+    let watch = Stopwatch::default();
+    let run = measure(source, job, deps, progress, watch, Kept::none()).await?;
     let outcome = judge(&run.measured, deps, progress, OnOutage::Settle).await?;
     Ok(outcome.after(run.timings, run.paid))
-}
-
-/// The measured part and what this attempt spent on it.
-pub struct MeasuredRun {
-    pub measured: Measured,
-    pub timings: Vec<StageTiming>,
-    /// Paid requests made for it (transcription).
-    pub paid: Vec<ProviderUsage>,
-}
-
-/// Decode, quality and speech, transcription and diarization, measurement.
-///
-/// # Errors
-/// As [`run`].
-pub async fn measure(
-    source: &Source,
-    job: &JobSpec,
-    deps: &Deps,
-    progress: &dyn ProgressSink,
-    mut watch: Stopwatch,
-    kept: Kept<'_>,
-) -> Result<MeasuredRun, JobError> {
-    watch.start("decode");
-    progress.report(ProgressUpdate::stage(Stage::Preprocessing));
-    let (audio, info) = decode_blocking(source, deps.limits).await?;
-    progress.recording_length(info.duration_secs);
-    watch.start("quality_vad");
-    let (audio, preprocessed) = preprocess_blocking(audio, job.language, progress).await?;
-    let speech = &preprocessed.speech;
-
-    // Timestamped models transcribe before diarization; text-only ones need its turns first.
-    let transcribing = deps.stt.client_config().is_some();
-    let needs_turns = transcript::needs_turns(&deps.stt);
-    watch.start("transcribe");
-    if transcribing {
-        progress.report(ProgressUpdate::stage(Stage::Transcribing));
-    }
-    let mut raw = if needs_turns {
-        None
-    } else {
-        transcript::transcribe_raw(
-            &deps.stt,
-            &audio.mono,
-            speech,
-            &[],
-            job.language,
-            progress,
-            kept,
-        )
-        .await?
-    };
-    watch.start("diarize");
-    if !needs_turns {
-        progress.report(ProgressUpdate::stage(Stage::Diarization));
-    }
-    let (audio, diarization) = match kept.load::<Diarization>(checkpoint::DIARIZATION).await {
-        Some(diarization) => (audio, diarization),
-        None => {
-            let (audio, diarization) = diarize_blocking(audio, speech, job).await?;
-            kept.save(checkpoint::DIARIZATION, &diarization).await;
-            (audio, diarization)
-        }
-    };
-    if needs_turns {
-        raw = transcript::transcribe_raw(
-            &deps.stt,
-            &audio.mono,
-            speech,
-            &diarization.turns,
-            job.language,
-            progress,
-            kept,
-        )
-        .await?;
-        progress.report(ProgressUpdate::stage(Stage::Diarization));
-    }
-    let transcript =
-        raw.map(|raw| transcript::finish(raw, speech, &diarization.turns, job.language));
-
-    watch.start("measure");
-    let speaking = measure::measure(&diarization, info.duration_secs);
-    let lexical = transcript.as_ref().map(|t| conversation::Lexical {
-        segments: &t.segments,
-        metrics: &t.lexical,
-        language: job.language,
-    });
-    let assessable = match conversation::measured_metrics(
-        &diarization,
-        &speaking,
-        lexical.as_ref(),
-        info.duration_secs,
-    ) {
-        Ok(metrics) => Assessable::Metrics(metrics),
-        Err(reason) => Assessable::Withheld(reason),
-    };
-    let timings = watch.finish();
-    let measurements = Measurements {
-        info: &info,
-        bytes: source.bytes,
-        analysis_samples: audio.mono.len(),
-        dual_channel_kept: audio.stereo.is_some(),
-        preprocessed: &preprocessed,
-        diarization: &diarization,
-        speaking: &speaking,
-        transcript: transcript.as_ref(),
-    };
-    let measured = Measured {
-        language: job.language,
-        segments: transcript
-            .as_ref()
-            .map_or_else(Vec::new, |t| t.segments.clone()),
-        assessable,
-        metrics: outcome::metrics(&measurements),
-        provenance: outcome::provenance(&measurements, &timings),
-        audio_seconds: info.duration_secs,
-        bytes: source.bytes,
-    };
-    let paid = stt_usage(transcript.as_ref(), &timings);
-    Ok(MeasuredRun {
-        measured,
-        timings,
-        paid,
-    })
-}
-
-/// The judgement on measured work, and the result assembled from both: what a first
-/// attempt, a resumed attempt and a re-judgement (`ops.reassess`) share.
-///
-/// # Errors
-/// A transient provider outage under [`OnOutage::Retry`].
-pub async fn judge(
-    measured: &Measured,
-    deps: &Deps,
-    progress: &dyn ProgressSink,
-    on_outage: OnOutage,
-) -> Result<Outcome, JobError> {
-    progress.recording_length(measured.audio_seconds);
-    let mut watch = Stopwatch::default();
-    watch.start("assess");
-    progress.report(ProgressUpdate::stage(Stage::Analyzing));
-    let assessment = match &measured.assessable {
-        Assessable::Metrics(metrics) => {
-            let bar = WritingBar::default();
-            let written = |chars: usize| bar.written(chars, progress);
-            let input = AssessInput {
-                segments: &measured.segments,
-                language: measured.language,
-                metrics,
-                on_outage,
-                written: &written,
-            };
-            Some(assess_stage(deps, &input).await?)
-        }
-        Assessable::Withheld(_) => None,
-    };
-    Ok(finish(measured, assessment, watch.finish()))
-}
-
-/// The outcome with no judgement and why: the job's deadline passed during it on the last
-/// attempt, and the measured part is saved rather than lost.
-pub fn unjudged(measured: &Measured, status: JudgementStatus) -> Outcome {
-    let assessment = match &measured.assessable {
-        Assessable::Metrics(metrics) => Some(assess::without_judgement(
-            &measured.segments,
-            metrics,
-            status,
-            None,
-        )),
-        Assessable::Withheld(_) => None,
-    };
-    finish(measured, assessment, Vec::new())
-}
-
-fn finish(
-    measured: &Measured,
-    assessment: Option<Assessment>,
-    timings: Vec<StageTiming>,
-) -> Outcome {
-    let judged = match (&assessment, &measured.assessable) {
-        (Some(assessment), _) => Judged::Assessed(assessment),
-        (None, Assessable::Withheld(reason)) => Judged::Withheld(reason),
-        (None, Assessable::Metrics(_)) => Judged::Withheld("no assessment"),
-    };
-    let (report, transcript) = outcome::assemble(measured, judged, &timings);
-    let provider_usage = llm_usage(assessment.as_ref(), &timings);
-    Outcome {
-        report,
-        transcript,
-        assessment,
-        timings,
-        audio_seconds: measured.audio_seconds,
-        bytes: measured.bytes,
-        provider_usage,
-    }
-}
-
-impl Outcome {
-    /// This outcome preceded by the measuring stages of the same attempt.
-    fn after(mut self, mut timings: Vec<StageTiming>, mut paid: Vec<ProviderUsage>) -> Self {
-        timings.append(&mut self.timings);
-        paid.append(&mut self.provider_usage);
-        self.timings = timings;
-        self.provider_usage = paid;
-        self
-    }
-}
-
-async fn decode_blocking(
-    source: &Source,
-    limits: DecodeLimits,
-) -> Result<(AnalysisAudio, AudioInfo), JobError> {
-    let (path, extension) = (source.path.clone(), source.extension.clone());
-    let (audio, info) =
-        spawn_blocking_in_span(move || decode::decode_file(&path, extension.as_deref(), limits))
-            .await
-            .map_err(|err| JobError::from_join("decoder", &err))?
-            .map_err(JobError::from)?;
-    if info.truncated {
-        tracing::warn!(
-            decoded_secs = info.duration_secs,
-            "the recording is truncated; analysing what it holds"
-        );
-    }
-    Ok((audio, info))
-}
-
-async fn preprocess_blocking(
-    mut audio: AnalysisAudio,
-    language: Language,
-    progress: &dyn ProgressSink,
-) -> Result<(AnalysisAudio, Preprocessed), JobError> {
-    let (audio, preprocessed) = spawn_blocking_in_span(move || {
-        let measured = quality::preprocess(&mut audio);
-        (audio, measured)
-    })
-    .await
-    .map_err(|err| JobError::from_join("preprocessing", &err))?;
-    let preprocessed =
-        preprocessed.map_err(|err| Failure::Internal(format!("feature extraction: {err}")))?;
-    if let Some(note) = quality::warning_note(&preprocessed.warnings, language) {
-        let percent = Stage::Preprocessing.start_percent();
-        progress.report(ProgressUpdate {
-            stage: Stage::Preprocessing,
-            percent,
-            note: Some(note),
-        });
-    }
-    Ok((audio, preprocessed))
-}
-
-/// Who spoke when, on the analysis audio, with the session's speaker count.
-async fn diarize_blocking(
-    audio: AnalysisAudio,
-    speech: &[Span],
-    job: &JobSpec,
-) -> Result<(AnalysisAudio, Diarization), JobError> {
-    let options = DiarizeOptions {
-        num_speakers: Some(job.num_speakers.into()),
-        ..DiarizeOptions::default()
-    };
-    let speech = speech.to_vec();
-    let (audio, diarization) = spawn_blocking_in_span(move || {
-        let diarization = diarize::diarize(&audio, Some(&speech), &options);
-        (audio, diarization)
-    })
-    .await
-    .map_err(|err| JobError::from_join("diarization", &err))?;
-    let diarization =
-        diarization.map_err(|err| Failure::Internal(format!("diarization: {err}")))?;
-    tracing::info!(
-        mode = ?diarization.mode,
-        speakers = diarization.num_speakers,
-        turns = diarization.turns.len(),
-        confidence = diarization.confidence,
-        "diarized"
-    );
-    Ok((audio, diarization))
-}
-
-/// The LLM's judgement (or, with provider `none`, the measured sections and roles only).
-async fn assess_stage(deps: &Deps, input: &AssessInput<'_>) -> Result<Assessment, JobError> {
-    assess::assess(deps.llm.as_deref(), input, &deps.assess)
-        .await
-        .map_err(|err| JobError::transient(Origin::Assessment, format!("assessment: {err}")))
 }

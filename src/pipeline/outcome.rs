@@ -2,8 +2,10 @@
 //! the report sections (measured ones always, judged ones only when the LLM produced them)
 //! in the shape the app renders (DESIGN §3).
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::domain::{ANALYSIS_RATE, TranscriptSegment};
 use crate::pipeline::assess::Assessment;
 use crate::pipeline::checkpoint::Measured;
 use crate::pipeline::decode::AudioInfo;
@@ -12,9 +14,38 @@ use crate::pipeline::measure::SpeakingMetrics;
 use crate::pipeline::quality::Preprocessed;
 use crate::pipeline::stopwatch::StageTiming;
 use crate::pipeline::transcript::Transcript;
-use crate::pipeline::types::ANALYSIS_RATE;
 use crate::report::{self, ReportInput};
-use crate::store::results::{AnalysisReport, TranscriptRow};
+
+/// A transcript segment with the label stored in `transcript_segments.speaker`: `coach` /
+/// `client` when roles are known, `speaker_N` otherwise.
+#[derive(Clone, Debug)]
+pub struct TranscriptRow {
+    pub speaker: String,
+    pub segment: TranscriptSegment,
+}
+
+impl TranscriptRow {
+    pub fn unlabelled(segment: TranscriptSegment) -> TranscriptRow {
+        let speaker = segment
+            .speaker
+            .map_or_else(|| "unknown".to_owned(), |n| format!("speaker_{n}"));
+        TranscriptRow { speaker, segment }
+    }
+}
+
+/// The report row. Sections a stage did not produce stay `None` (SQL NULL); nothing is
+/// invented to fill them.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AnalysisReport {
+    pub speaker_analysis: Option<serde_json::Value>,
+    pub coaching_skills: Option<serde_json::Value>,
+    pub emotion_analysis: Option<serde_json::Value>,
+    pub conversation_events: Option<serde_json::Value>,
+    pub diagnosis: Option<serde_json::Value>,
+    pub prescriptions: Option<serde_json::Value>,
+    pub metrics: serde_json::Value,
+    pub provenance: serde_json::Value,
+}
 
 /// Everything measured about one recording.
 pub struct Measurements<'a> {

@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
-use crate::pipeline::types::Language;
+use crate::domain::Language;
 
 /// A stage as stored in `processing_status.status`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,11 +6,12 @@
 
 use serde::Serialize;
 
+use crate::domain::{ANALYSIS_RATE, Language, Span};
 use crate::dsp::loudness::{
     self, AudioQuality, ChannelWeighting, GainPolicy, QualityWarning, analysis_gain_db, apply_gain,
 };
 use crate::dsp::mel::{MelConfig, MelError};
-use crate::pipeline::types::{ANALYSIS_RATE, AnalysisAudio, Language, Span};
+use crate::pipeline::types::AnalysisAudio;
 use crate::pipeline::vad::{VadConfig, detect_speech};
 
 /// What the preprocessing stage measured, stored as `metrics.audio_quality` and `metrics.speech`.

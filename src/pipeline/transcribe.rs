@@ -16,10 +16,17 @@ use futures::{StreamExt, TryStreamExt};
 pub use plan::{ChunkingConfig, plan_chunks, plan_turns};
 pub use usage::{ModelUsage, PriceTable, SttUsage};
 
-use crate::clients::openai_stt::{AudioUpload, SttClient, SttError, SttSegment, Transcription};
+use crate::clients::stt::{AudioUpload, SpeechToText, SttError, SttSegment, Transcription};
+use crate::domain::{ANALYSIS_RATE, Language, Span, SpeakerTurn};
 use crate::pipeline::checkpoint::Kept;
 use crate::pipeline::encode::{EncodeError, encode_flac};
-use crate::pipeline::types::{ANALYSIS_RATE, Span, SpeakerTurn};
+
+/// Who transcribes, in which language: the process's provider and the session's language.
+#[derive(Clone, Copy)]
+pub struct SttCall<'a> {
+    pub provider: &'a dyn SpeechToText,
+    pub language: Language,
+}
 
 /// Called with (pieces done, pieces total) each time a piece finishes. Throttling the
 /// progress rows is the caller's business; this is called at most once per piece.
@@ -71,7 +78,7 @@ pub struct RawTranscript {
               finished piece goes (progress, store): a struct would only move the list"
 )]
 pub async fn transcribe(
-    client: &SttClient,
+    stt: SttCall<'_>,
     samples: &[f32],
     speech: &[Span],
     turns: &[SpeakerTurn],
@@ -80,10 +87,10 @@ pub async fn transcribe(
     progress: Progress<'_>,
     store: Kept<'_>,
 ) -> Result<RawTranscript, TranscribeError> {
-    if client.mode().has_times() {
-        transcribe_chunked(client, samples, speech, cfg, prices, progress, store).await
+    if stt.provider.has_times() {
+        transcribe_chunked(stt, samples, speech, cfg, prices, progress, store).await
     } else {
-        transcribe_turns(client, samples, turns, cfg, prices, progress, store).await
+        transcribe_turns(stt, samples, turns, cfg, prices, progress, store).await
     }
 }
 
@@ -92,7 +99,7 @@ pub async fn transcribe(
 /// # Errors
 /// As [`transcribe`].
 pub async fn transcribe_chunked(
-    client: &SttClient,
+    stt: SttCall<'_>,
     samples: &[f32],
     speech: &[Span],
     cfg: &ChunkingConfig,
@@ -101,13 +108,14 @@ pub async fn transcribe_chunked(
     store: Kept<'_>,
 ) -> Result<RawTranscript, TranscribeError> {
     let pieces = plan_chunks(samples, speech, cfg);
-    let results = send_pieces(client, samples, &pieces, cfg, progress, store).await?;
+    let results = send_pieces(stt, samples, &pieces, cfg, progress, store).await?;
     let mut out = RawTranscript {
         pieces,
         ..Default::default()
     };
     for (span, t) in results {
-        out.usage.record(client.model(), span.duration(), prices);
+        out.usage
+            .record(stt.provider.model(), span.duration(), prices);
         out.segments.extend(t.shifted(span.start).segments);
     }
     Ok(out)
@@ -119,7 +127,7 @@ pub async fn transcribe_chunked(
 /// # Errors
 /// As [`transcribe`].
 pub async fn transcribe_turns(
-    client: &SttClient,
+    stt: SttCall<'_>,
     samples: &[f32],
     turns: &[SpeakerTurn],
     cfg: &ChunkingConfig,
@@ -130,13 +138,14 @@ pub async fn transcribe_turns(
     let total = samples.len() as f64 / f64::from(ANALYSIS_RATE);
     let planned = plan_turns(turns, cfg, total);
     let pieces: Vec<Span> = planned.iter().map(|t| t.span).collect();
-    let results = send_pieces(client, samples, &pieces, cfg, progress, store).await?;
+    let results = send_pieces(stt, samples, &pieces, cfg, progress, store).await?;
     let mut out = RawTranscript {
         pieces,
         ..Default::default()
     };
     for (span, t) in results {
-        out.usage.record(client.model(), span.duration(), prices);
+        out.usage
+            .record(stt.provider.model(), span.duration(), prices);
         if t.segments.is_empty() {
             if !t.text.is_empty() {
                 out.segments.push(text_segment(span, t.text));
@@ -164,7 +173,7 @@ fn text_segment(span: Span, text: String) -> SttSegment {
 /// requests at once, keeping each answer as it arrives; results come back in time order.
 /// The first error drops (and so cancels) the requests in flight.
 async fn send_pieces(
-    client: &SttClient,
+    stt: SttCall<'_>,
     samples: &[f32],
     pieces: &[Span],
     cfg: &ChunkingConfig,
@@ -181,7 +190,7 @@ async fn send_pieces(
                     Some(kept) => kept,
                     None => {
                         let upload = encode_piece(samples, span, cfg.max_bytes).await?;
-                        let t = client.transcribe(&upload).await?;
+                        let t = stt.provider.transcribe(&upload, stt.language).await?;
                         store.save(&stage(span), &t).await;
                         t
                     }

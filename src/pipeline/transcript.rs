@@ -4,16 +4,19 @@
 
 use serde::Serialize;
 
-use crate::clients::openai_stt::{ResponseMode, SttClient};
-use crate::config::SttSettings;
+use std::sync::Arc;
+
+use crate::clients::stt::SpeechToText;
+use crate::domain::{Language, Span, SpeakerTurn, TranscriptSegment};
 use crate::error::{Failure, JobError, Origin};
 use crate::pipeline::align::align;
 use crate::pipeline::checkpoint::Kept;
 use crate::pipeline::hallucination::{DropCounts, HallucinationConfig, filter_hallucinations};
 use crate::pipeline::lexical::{LexicalMetrics, lexical_metrics};
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage};
-use crate::pipeline::transcribe::{RawTranscript, SttUsage, TranscribeError, transcribe};
-use crate::pipeline::types::{Language, Span, SpeakerTurn, TranscriptSegment};
+use crate::pipeline::transcribe::{
+    ChunkingConfig, PriceTable, RawTranscript, SttCall, SttUsage, TranscribeError, transcribe,
+};
 
 /// What the stage produced.
 #[derive(Clone, Debug)]
@@ -26,6 +29,9 @@ pub struct Transcript {
 /// Stored as `metrics.transcription`.
 #[derive(Clone, Debug, Serialize)]
 pub struct TranscriptSummary {
+    /// The provider's metrics label (see [`SpeechToText::name`]).
+    #[serde(skip)]
+    pub provider: &'static str,
     pub model: String,
     pub requests: usize,
     pub segments: usize,
@@ -34,18 +40,42 @@ pub struct TranscriptSummary {
     pub usage: SttUsage,
 }
 
-/// Whether the configured model returns only text, so it must wait for the speaker turns.
-pub fn needs_turns(settings: &SttSettings) -> bool {
-    settings.client_config().is_some_and(|cfg| {
-        !cfg.mode
-            .unwrap_or_else(|| ResponseMode::for_model(&cfg.model))
-            .has_times()
-    })
+/// The process's transcription setup: the provider (`None` when transcription is off), how a
+/// recording is cut into requests, and what they cost.
+#[derive(Clone)]
+pub struct Transcriber {
+    pub provider: Option<Arc<dyn SpeechToText>>,
+    pub chunking: ChunkingConfig,
+    pub prices: PriceTable,
+}
+
+impl Transcriber {
+    /// No transcription: sessions get no transcript.
+    pub fn off() -> Self {
+        Self {
+            provider: None,
+            chunking: ChunkingConfig::default(),
+            prices: PriceTable::default(),
+        }
+    }
+
+    /// Whether the model returns only text, so it must wait for the speaker turns.
+    pub fn needs_turns(&self) -> bool {
+        self.provider.as_ref().is_some_and(|p| !p.has_times())
+    }
+
+    /// What a transcript depends on besides the audio (see [`SpeechToText::identity`]).
+    pub fn identity(&self) -> String {
+        self.provider
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |p| p.identity())
+    }
 }
 
 /// Provider output before filtering and alignment.
 pub struct Raw {
     transcript: RawTranscript,
+    provider: &'static str,
     model: String,
 }
 
@@ -55,7 +85,7 @@ pub struct Raw {
 /// # Errors
 /// Provider errors: transient ones (429, 5xx, timeouts) retry the job, others fail it.
 pub async fn transcribe_raw(
-    settings: &SttSettings,
+    transcriber: &Transcriber,
     samples: &[f32],
     speech: &[Span],
     turns: &[SpeakerTurn],
@@ -63,13 +93,9 @@ pub async fn transcribe_raw(
     progress: &dyn ProgressSink,
     store: Kept<'_>,
 ) -> Result<Option<Raw>, JobError> {
-    let Some(mut config) = settings.client_config() else {
+    let Some(provider) = transcriber.provider.as_deref() else {
         return Ok(None);
     };
-    config.language = language;
-    let model = config.model.clone();
-    let client = SttClient::new(config)
-        .map_err(|err| Failure::Internal(format!("transcription client: {err}")))?;
     let report = |done: usize, total: usize| {
         let percent = 40 + (20 * done / total.max(1)) as u8;
         progress.report(ProgressUpdate {
@@ -78,20 +104,23 @@ pub async fn transcribe_raw(
             note: None,
         });
     };
-    let chunking = settings.chunking();
     let transcript = transcribe(
-        &client,
+        SttCall { provider, language },
         samples,
         speech,
         turns,
-        &chunking,
-        &settings.price_table(),
+        &transcriber.chunking,
+        &transcriber.prices,
         &report,
         store,
     )
     .await
     .map_err(job_error)?;
-    Ok(Some(Raw { transcript, model }))
+    Ok(Some(Raw {
+        transcript,
+        provider: provider.name(),
+        model: provider.model().to_owned(),
+    }))
 }
 
 /// Drops hallucinations, gives each word its speaker, counts the lexical signals.
@@ -105,6 +134,7 @@ pub fn finish(raw: Raw, speech: &[Span], turns: &[SpeakerTurn], language: Langua
     let segments = align(&kept, turns);
     let lexical = lexical_metrics(&segments, language);
     let summary = TranscriptSummary {
+        provider: raw.provider,
         model: raw.model,
         requests,
         segments: segments.len(),

@@ -1,80 +1,14 @@
-//! Plain data passed between pipeline stages.
-//!
-//! Every time here is in seconds in the ORIGINAL recording's timeline; the database
-//! stores milliseconds. Stages take and return these values and know nothing of
-//! queues, tables or HTTP.
-
-use serde::{Deserialize, Serialize};
+//! The decoded signal passed between the pipeline's stages (the conversation's vocabulary
+//! lives in [`crate::domain`]).
 
 pub use crate::pipeline::samples::Samples;
-
-/// The rate every analysis stage works at.
-pub const ANALYSIS_RATE: u32 = 16_000;
-
-/// Language of a session, as stored in `sessions.language`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    Ja,
-    En,
-    Auto,
-}
 
 /// Decoded, resampled audio ready for analysis; long signals live in mapped scratch files
 /// (see [`Samples`]).
 #[derive(Debug, Default)]
 pub struct AnalysisAudio {
-    /// Mono downmix at [`ANALYSIS_RATE`].
+    /// Mono downmix at [`crate::domain::ANALYSIS_RATE`].
     pub mono: Samples,
-    /// The two original channels at [`ANALYSIS_RATE`], kept only when the source had exactly two.
+    /// The two original channels at [`crate::domain::ANALYSIS_RATE`], kept only when the source had exactly two.
     pub stereo: Option<[Samples; 2]>,
-}
-
-/// A half-open time interval `[start, end)` in seconds.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Span {
-    pub start: f64,
-    pub end: f64,
-}
-
-impl Span {
-    pub fn duration(&self) -> f64 {
-        (self.end - self.start).max(0.0)
-    }
-    pub fn overlap(&self, other: &Span) -> f64 {
-        (self.end.min(other.end) - self.start.max(other.start)).max(0.0)
-    }
-}
-
-/// One speaker's continuous stretch of speech.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SpeakerTurn {
-    /// 0-based speaker index; rendered `speaker_N` until roles are assigned.
-    pub speaker: usize,
-    pub span: Span,
-}
-
-impl SpeakerTurn {
-    /// Number of speakers `turns` label `0..n` (one past the highest index; 0 when empty).
-    pub fn speaker_count(turns: &[SpeakerTurn]) -> usize {
-        turns.iter().map(|t| t.speaker + 1).max().unwrap_or(0)
-    }
-}
-
-/// A word with its time, when the transcription provider gives word times.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Word {
-    pub span: Span,
-    pub text: String,
-    pub probability: Option<f32>,
-}
-
-/// One transcript segment after alignment: one speaker, one stretch of time.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TranscriptSegment {
-    pub span: Span,
-    pub speaker: Option<usize>,
-    pub text: String,
-    pub words: Vec<Word>,
-    pub confidence: Option<f32>,
 }

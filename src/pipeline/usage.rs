@@ -27,10 +27,12 @@ fn stage_seconds(timings: &[StageTiming], stage: &str) -> f64 {
 
 pub fn stt_usage(transcript: Option<&Transcript>, timings: &[StageTiming]) -> Vec<ProviderUsage> {
     let seconds = stage_seconds(timings, "transcribe");
-    let models = transcript.into_iter().flat_map(|t| &t.summary.usage.models);
+    let models = transcript
+        .into_iter()
+        .flat_map(|t| t.summary.usage.models.iter().map(|m| (t.summary.provider, m)));
     models
-        .map(|(model, usage)| ProviderUsage {
-            provider: "openai_stt".to_owned(),
+        .map(|(provider, (model, usage))| ProviderUsage {
+            provider: provider.to_owned(),
             model: model.clone(),
             requests: usage.requests,
             seconds,

@@ -12,11 +12,11 @@
 
 use std::ops::Range;
 
+use crate::domain::Span;
 use crate::dsp::mel::{MelConfig, MelError, MelExtractor, MelFrames};
 use crate::dsp::vad::{
     band_energy_db, band_range, hysteresis, runs_of, sliding_percentiles, smooth_db, smooth_runs,
 };
-use crate::pipeline::types::Span;
 
 /// Tunables of the energy VAD.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,7 +1,7 @@
 //! Fixed report wording in Japanese and English (the session language picks one;
 //! `auto` gets English, whose labels the Japanese-speaking team also reads).
 
-use crate::pipeline::types::Language;
+use crate::domain::Language;
 
 pub struct Texts {
     pub lang: &'static str,

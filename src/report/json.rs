@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::domain::{Language, TranscriptSegment};
 use crate::pipeline::assess::catalogue;
 use crate::pipeline::assess::measured::{self, ConversationEvent, SpeakerAnalysis};
 use crate::pipeline::assess::model::{CoachingSkills, Prescription};
 use crate::pipeline::assess::usage::Usage;
 use crate::pipeline::assess::{Assessment, JudgementStatus};
-use crate::pipeline::types::{Language, TranscriptSegment};
 
 /// Everything the report needs.
 pub struct ReportInput<'a> {

@@ -8,9 +8,9 @@ use super::escape::esc;
 use super::html::display_label;
 use super::i18n::{METRIC_DOCS, SESSION_METRIC_NAMES, Texts};
 use super::json::{Report, ReportInput};
+use crate::domain::Language;
 use crate::pipeline::assess::model::{Example, Skill};
 use crate::pipeline::assess::prompt::clock;
-use crate::pipeline::types::Language;
 
 pub fn render(out: &mut String, input: &ReportInput<'_>, report: &Report, t: &Texts) {
     let lang = input.language;

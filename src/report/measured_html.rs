@@ -9,9 +9,9 @@ use super::i18n::{METRIC_DOCS, Texts};
 use super::json::{Report, ReportInput};
 use super::palette::{colour, tint};
 use super::timeline;
+use crate::domain::Language;
 use crate::pipeline::assess::inputs::SpeakerMetrics;
 use crate::pipeline::assess::prompt::clock;
-use crate::pipeline::types::Language;
 
 pub fn render(out: &mut String, input: &ReportInput<'_>, report: &Report, t: &Texts) {
     timeline_section(out, input, t);

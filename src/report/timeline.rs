@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 
 use super::escape::esc;
 use super::palette::colour;
+use crate::domain::TranscriptSegment;
 use crate::pipeline::assess::inputs::{MeasuredMetrics, OverlapKind};
 use crate::pipeline::assess::prompt::clock;
 use crate::pipeline::assess::roles::RoleAssignment;
-use crate::pipeline::types::TranscriptSegment;
 
 const WIDTH: f64 = 1000.0;
 const LEFT: f64 = 96.0;

@@ -13,8 +13,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use crate::domain::Language;
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage};
-use crate::pipeline::types::Language;
 
 const IN_STAGE_INTERVAL: Duration = Duration::from_secs(1);
 

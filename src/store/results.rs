@@ -1,41 +1,9 @@
 //! `analysis_results` and `transcript_segments`: replaced, never appended, so a redelivered
 //! job leaves exactly one result.
 
-use serde::Serialize;
 use uuid::Uuid;
 
-use crate::pipeline::types::TranscriptSegment;
-
-/// A transcript segment with the label stored in `transcript_segments.speaker`: `coach` /
-/// `client` when roles are known, `speaker_N` otherwise.
-#[derive(Clone, Debug)]
-pub struct TranscriptRow {
-    pub speaker: String,
-    pub segment: TranscriptSegment,
-}
-
-impl TranscriptRow {
-    pub fn unlabelled(segment: TranscriptSegment) -> TranscriptRow {
-        let speaker = segment
-            .speaker
-            .map_or_else(|| "unknown".to_owned(), |n| format!("speaker_{n}"));
-        TranscriptRow { speaker, segment }
-    }
-}
-
-/// The report row. Sections a stage did not produce stay `None` (SQL NULL); nothing is
-/// invented to fill them.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct AnalysisReport {
-    pub speaker_analysis: Option<serde_json::Value>,
-    pub coaching_skills: Option<serde_json::Value>,
-    pub emotion_analysis: Option<serde_json::Value>,
-    pub conversation_events: Option<serde_json::Value>,
-    pub diagnosis: Option<serde_json::Value>,
-    pub prescriptions: Option<serde_json::Value>,
-    pub metrics: serde_json::Value,
-    pub provenance: serde_json::Value,
-}
+use crate::pipeline::outcome::{AnalysisReport, TranscriptRow};
 
 /// # Errors
 /// Database errors.

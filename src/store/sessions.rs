@@ -3,7 +3,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::pipeline::types::Language;
+use crate::domain::Language;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SessionRow {

@@ -573,7 +573,7 @@ async fn wait_for_upload(
     failure: &Failure,
 ) -> anyhow::Result<JobOutcome> {
     let note = match session.language() {
-        crate::pipeline::types::Language::Ja => "アップロードの完了を待っています",
+        crate::domain::Language::Ja => "アップロードの完了を待っています",
         _ => "waiting for the upload",
     };
     let update = ProgressUpdate {

@@ -7,11 +7,11 @@ use secrecy::SecretString;
 use serde_json::json;
 use vibeinsight::clients::gemini::GeminiClient;
 use vibeinsight::clients::llm::{ErrorClass, LlmError, LlmProvider};
+use vibeinsight::domain::Language;
 use vibeinsight::pipeline::assess::inputs::MeasuredMetrics;
 use vibeinsight::pipeline::assess::{
     AssessError, AssessInput, AssessOptions, Assessment, JudgementStatus, OnOutage, assess,
 };
-use vibeinsight::pipeline::types::Language;
 
 const KEY: &str = "test-key-do-not-log";
 

@@ -7,8 +7,8 @@ use secrecy::SecretString;
 use serde_json::json;
 use vibeinsight::clients::llm::{ErrorClass, LlmError, LlmProvider, LlmRequest};
 use vibeinsight::clients::openai_chat::OpenAiChatClient;
+use vibeinsight::domain::Language;
 use vibeinsight::pipeline::assess::{AssessError, Assessment};
-use vibeinsight::pipeline::types::Language;
 
 async fn run(
     script: Vec<(u16, String)>,

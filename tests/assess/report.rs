@@ -12,8 +12,8 @@ use serde_json::Value;
 use vibeinsight::clients::llm::{
     LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage, Written,
 };
+use vibeinsight::domain::{Language, TranscriptSegment};
 use vibeinsight::pipeline::assess::Assessment;
-use vibeinsight::pipeline::types::{Language, TranscriptSegment};
 use vibeinsight::report::{self, ReportInput};
 
 /// An in-process provider with a fixed answer: the report test is about rendering.

@@ -10,10 +10,10 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use realfft::RealFftPlanner;
+use vibeinsight::domain::ANALYSIS_RATE;
 use vibeinsight::pipeline::decode::{
     AudioError, AudioStream, DecodeLimits, KeepChannels, decode_file,
 };
-use vibeinsight::pipeline::types::ANALYSIS_RATE;
 
 const LIMITS: DecodeLimits = DecodeLimits {
     max_duration_secs: 4 * 3600,

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use vibeinsight::app::App;
 use vibeinsight::config::Settings;
-use vibeinsight::pipeline::types::Language;
+use vibeinsight::domain::Language;
 use vibeinsight::store::{migrate, sessions};
 
 /// The server the tests create their databases on (`scripts/ensure-db.sh` prints it).

@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
-use vibeinsight::pipeline::types::Language;
+use vibeinsight::domain::Language;
 
 use crate::helpers::{InProcessWorker, TestDb};
 use crate::stt_stub::audio::{RATE, Tone, synth};

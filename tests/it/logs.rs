@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use uuid::Uuid;
-use vibeinsight::pipeline::types::Language;
+use vibeinsight::domain::Language;
 
 use crate::helpers::{TestDb, speech_like_wav};
 

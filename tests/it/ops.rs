@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use uuid::Uuid;
-use vibeinsight::pipeline::types::Language;
+use vibeinsight::domain::Language;
 
 use crate::helpers::{InProcessWorker, TestDb, speech_like_wav};
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use uuid::Uuid;
-use vibeinsight::pipeline::types::Language;
+use vibeinsight::domain::Language;
 use vibeinsight::storage::{ObjectKey, Storage};
 use vibeinsight::store::sessions::insert_as_user;
 

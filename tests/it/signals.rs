@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use uuid::Uuid;
-use vibeinsight::pipeline::types::Language;
+use vibeinsight::domain::Language;
 use vibeinsight::store::sessions::insert_as_user;
 
 use crate::helpers::{

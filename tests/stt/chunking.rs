@@ -7,12 +7,12 @@ use crate::common::audio::{Tone, speech_from_turns, speech_of, synth};
 use crate::common::stub::{KEY, Stub, word_for};
 use crate::common::{fast_client, real_client, real_server};
 use vibeinsight::clients::openai_stt::SttClient;
+use vibeinsight::domain::{Language, Span, SpeakerTurn, Word};
 use vibeinsight::pipeline::align::align;
 use vibeinsight::pipeline::checkpoint::Kept;
 use vibeinsight::pipeline::transcribe::{
-    ChunkingConfig, PriceTable, RawTranscript, transcribe, transcribe_chunked,
+    ChunkingConfig, PriceTable, RawTranscript, SttCall, transcribe, transcribe_chunked,
 };
-use vibeinsight::pipeline::types::{Language, Span, SpeakerTurn, Word};
 
 /// 90 s of "speech": phrases of three words separated by pauses of varying length.
 fn long_take() -> (Vec<Tone>, f64) {
@@ -45,8 +45,12 @@ async fn run(
         in_flight: 3,
         ..Default::default()
     };
+    let stt = SttCall {
+        provider: client,
+        language: Language::Auto,
+    };
     let out = transcribe_chunked(
-        client,
+        stt,
         x,
         speech,
         &cfg,
@@ -125,8 +129,12 @@ async fn text_only_models_transcribe_per_speaker_turn() {
             },
         })
         .collect();
+    let stt = SttCall {
+        provider: &client,
+        language: Language::Auto,
+    };
     let out = transcribe(
-        &client,
+        stt,
         &x,
         &speech_of(&tones),
         &turns,

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 use crate::common::audio::{Tone, synth};
 use crate::common::stub::{KEY, Reply, Stub, openai_error, word_for};
 use crate::common::{fast_client, flac_upload};
-use vibeinsight::clients::openai_stt::{ResponseMode, SttError};
+use vibeinsight::clients::openai_stt::ResponseMode;
+use vibeinsight::clients::stt::SttError;
 
 fn clip() -> Vec<f32> {
     let tones = [
@@ -156,7 +157,7 @@ async fn quota_exhausted_is_permanent_and_not_retried() {
         matches!(e, SttError::QuotaExhausted { .. }) && !e.is_transient(),
         "{e:?}"
     );
-    assert!(e.to_string().starts_with("OpenAI quota exhausted"), "{e}");
+    assert!(e.to_string().starts_with("transcription quota exhausted"), "{e}");
     assert_eq!(stub.requests().len(), 1);
 }
 

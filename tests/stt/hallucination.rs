@@ -4,8 +4,8 @@
 use crate::common::audio::{RATE, Tone, synth};
 use crate::common::stub::{KEY, Stub};
 use crate::common::{fast_client, flac_upload, real_client, real_server};
+use vibeinsight::domain::{Language, Span};
 use vibeinsight::pipeline::hallucination::{HallucinationConfig, filter_hallucinations};
-use vibeinsight::pipeline::types::{Language, Span};
 
 /// 20 s of silence, then 10 s of noise, then 10 s of a chord melody (music-like).
 pub fn no_speech() -> Vec<f32> {

@@ -1,10 +1,10 @@
 //! Lexical metrics on small Japanese and English transcripts.
 
+use vibeinsight::domain::{Language, Span, TranscriptSegment, Word};
 use vibeinsight::pipeline::lexical::{
     QuestionKind, classify_question, count_fillers, is_backchannel, is_backchannel_overlap,
     lexical_metrics,
 };
-use vibeinsight::pipeline::types::{Language, Span, TranscriptSegment, Word};
 
 fn seg(speaker: usize, start: f64, end: f64, text: &str) -> TranscriptSegment {
     TranscriptSegment {

@@ -5,12 +5,12 @@
 use crate::common::audio::{load_16k, read_rttm, speech_from_turns};
 use crate::common::score::{cer, energy_vad, wer};
 use crate::common::{real_client, real_server};
+use vibeinsight::domain::{Language, Span, SpeakerTurn, TranscriptSegment};
 use vibeinsight::pipeline::align::align;
 use vibeinsight::pipeline::checkpoint::Kept;
 use vibeinsight::pipeline::hallucination::{HallucinationConfig, filter_hallucinations};
 use vibeinsight::pipeline::lexical::lexical_metrics;
-use vibeinsight::pipeline::transcribe::{ChunkingConfig, PriceTable, transcribe};
-use vibeinsight::pipeline::types::{Language, Span, SpeakerTurn, TranscriptSegment};
+use vibeinsight::pipeline::transcribe::{ChunkingConfig, PriceTable, SttCall, transcribe};
 
 const JA_A: &str = "voices/ja/beatrice_common_voice_ja_38843402_16k.wav";
 const JA_B: &str = "voices/ja/beatrice_common_voice_ja_38853932_16k.wav";
@@ -28,8 +28,12 @@ async fn pipeline(
     turns: &[SpeakerTurn],
 ) -> Vec<TranscriptSegment> {
     let client = real_client(url, model, lang);
+    let stt = SttCall {
+        provider: &client,
+        language: lang,
+    };
     let raw = transcribe(
-        &client,
+        stt,
         x,
         speech,
         turns,

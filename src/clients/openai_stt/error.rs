@@ -7,49 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-/// Why a transcription request failed. [`SttError::is_transient`] tells the caller (and the
-/// client's own retry loop) whether trying again can help.
-#[derive(Debug, thiserror::Error)]
-pub enum SttError {
-    #[error("transcription rate limit hit (HTTP 429): {message}")]
-    RateLimited {
-        retry_after: Option<Duration>,
-        message: String,
-    },
-    #[error("transcription provider error (HTTP {status}): {message}")]
-    Server { status: u16, message: String },
-    #[error("transcription request timed out after {0:?}")]
-    Timeout(Duration),
-    #[error("could not reach the transcription provider: {0}")]
-    Connection(String),
-    #[error("OpenAI quota exhausted: {message}")]
-    QuotaExhausted { message: String },
-    /// The provider's message is dropped on purpose: OpenAI echoes part of the key in it.
-    #[error("invalid API key (HTTP 401)")]
-    InvalidApiKey,
-    #[error("transcription request rejected (HTTP {status}): {message}")]
-    Rejected { status: u16, message: String },
-    #[error("unexpected transcription response: {0}")]
-    Decode(String),
-}
-
-impl SttError {
-    /// Rate limits, server errors, timeouts and connection failures may pass; the rest will not.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Self::RateLimited { .. } | Self::Server { .. } | Self::Timeout(_) | Self::Connection(_)
-        )
-    }
-
-    /// How long the provider asked us to wait, when it said so.
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Self::RateLimited { retry_after, .. } => *retry_after,
-            _ => None,
-        }
-    }
-}
+use crate::clients::stt::SttError;
 
 /// Turns a non-2xx answer into an [`SttError`].
 pub(super) fn classify_failure(
@@ -158,7 +116,7 @@ mod tests {
         let body = r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
         let e = classify_failure(429, body, None, "k");
         assert!(matches!(e, SttError::QuotaExhausted { .. }) && !e.is_transient());
-        assert!(e.to_string().starts_with("OpenAI quota exhausted"));
+        assert!(e.to_string().starts_with("transcription quota exhausted"));
     }
 
     #[test]

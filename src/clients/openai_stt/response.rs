@@ -2,8 +2,9 @@
 
 use serde::Deserialize;
 
-use super::{ResponseMode, SttSegment, Transcription};
-use crate::pipeline::types::{Span, Word};
+use super::ResponseMode;
+use crate::clients::stt::{SttSegment, Transcription};
+use crate::domain::{Span, Word};
 
 #[derive(Deserialize)]
 struct RawBody {

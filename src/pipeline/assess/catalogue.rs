@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::types::Language;
+use crate::domain::Language;
 
 /// One coaching style.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

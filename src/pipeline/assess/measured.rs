@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::inputs::{MeasuredMetrics, OverlapKind, SpeakerMetrics};
 use super::roles::{RoleAssignment, display_label};
-use crate::pipeline::types::Language;
+use crate::domain::Language;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SpeakerAnalysis {

@@ -37,7 +37,7 @@ use schema::Citable;
 use usage::{PriceTable, Usage};
 
 use crate::clients::llm::{ErrorClass, LlmProvider, LlmRequest, Written};
-use crate::pipeline::types::{Language, TranscriptSegment};
+use crate::domain::{Language, TranscriptSegment};
 
 /// What the stage reads, and how it reports.
 pub struct AssessInput<'a> {

@@ -18,7 +18,7 @@ use super::quote::check_quote;
 use super::schema::part_summary_schema;
 use super::usage::Usage;
 use crate::clients::llm::{LlmProvider, LlmRequest, Written};
-use crate::pipeline::types::{Language, TranscriptSegment};
+use crate::domain::{Language, TranscriptSegment};
 
 /// How the transcript reaches the model.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use super::catalogue;
 use super::plan::PartSummary;
 use super::roles::RoleAssignment;
-use crate::pipeline::types::{Language, TranscriptSegment};
+use crate::domain::{Language, TranscriptSegment};
 
 pub const PROMPT_VERSION: &str = "assess-2026.12";
 

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::inputs::MeasuredMetrics;
-use crate::pipeline::types::{Language, TranscriptSegment};
+use crate::domain::{Language, TranscriptSegment};
 
 /// Below this the report says roles are uncertain rather than guessing.
 pub const CONFIDENCE_THRESHOLD: f64 = 0.65;

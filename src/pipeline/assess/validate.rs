@@ -11,7 +11,7 @@ use super::model::{
     RawPrescription, RawSkill, Skill, SpeakerEmotion,
 };
 use super::quote::{QuoteProblem, check_quote};
-use crate::pipeline::types::TranscriptSegment;
+use crate::domain::TranscriptSegment;
 
 /// What the answer is checked against.
 pub struct Evidence<'a> {

@@ -5,7 +5,7 @@
 //! before download (`StorageError::TooLarge` → `Failure::ObjectTooLarge`), so size is not a
 //! decode error.
 
-use crate::pipeline::types::Language;
+use crate::domain::Language;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {

@@ -12,8 +12,8 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::packets::{Chunk, Packets};
 use super::{AudioError, AudioInfo, Block, guarded};
+use crate::domain::ANALYSIS_RATE;
 use crate::pipeline::resample::StreamResampler;
-use crate::pipeline::types::ANALYSIS_RATE;
 
 /// Batches in flight between the threads: enough to ride out a slow packet on either side.
 const IN_FLIGHT: usize = 4;

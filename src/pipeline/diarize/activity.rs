@@ -1,7 +1,7 @@
 //! Frame-level activity masks from levels: used for each channel of a dual-channel recording
 //! and, when the caller has no VAD regions, as the speech mask of the mono path.
 
-use crate::pipeline::types::Span;
+use crate::domain::Span;
 
 /// Level in dB of each 10 ms hop (25 ms window) of a 16 kHz signal.
 pub fn frame_levels(x: &[f32], win: usize, hop: usize) -> Vec<f32> {

@@ -3,8 +3,8 @@
 //! share no model agree on who spoke, the answer is rarely wrong; where they disagree, one of
 //! them is, and the metrics built on it should not be trusted.
 
-use crate::eval::der::hungarian_max;
-use crate::pipeline::types::SpeakerTurn;
+use crate::domain::SpeakerTurn;
+use crate::domain::assignment::hungarian_max;
 
 /// Grid of the comparison (s).
 const STEP: f64 = 0.05;
@@ -64,7 +64,7 @@ fn single_labels(turns: &[SpeakerTurn], n: usize) -> (Vec<Option<usize>>, usize)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::types::Span;
+    use crate::domain::Span;
 
     fn t(speaker: usize, start: f64, end: f64) -> SpeakerTurn {
         SpeakerTurn {

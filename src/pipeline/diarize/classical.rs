@@ -5,7 +5,7 @@
 use super::features::{Cepstra, embed, standardize, windows};
 use super::reseg::{Label, NONE, ResegParams, resegment};
 use super::{Diarization, DiarizeOptions, Mode, cluster};
-use crate::pipeline::types::{Span, SpeakerTurn};
+use crate::domain::{Span, SpeakerTurn};
 
 pub(super) fn reseg_params() -> ResegParams {
     ResegParams {

@@ -5,8 +5,8 @@
 //! others is added: in a two-person session, simply the other person. Talk time then counts
 //! both voices, as annotators do.
 
-use crate::eval::timeline::{by_speaker, intersect, normalize, subtract};
-use crate::pipeline::types::{Span, SpeakerTurn};
+use crate::domain::timeline::{by_speaker, intersect, normalize, subtract};
+use crate::domain::{Span, SpeakerTurn};
 
 /// `turns` plus a turn for the second speaker of every part of `detected` in which the
 /// timeline has exactly one speaker. Sorted by start.

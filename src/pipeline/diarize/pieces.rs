@@ -10,8 +10,8 @@ use super::cluster::{cluster, dot};
 use super::fbank::{Fbank, N_BINS};
 use super::models::{ModelError, Models};
 use super::neural::normalize;
-use crate::eval::timeline::Cursor;
-use crate::pipeline::types::{ANALYSIS_RATE, Span, SpeakerTurn};
+use crate::domain::timeline::Cursor;
+use crate::domain::{ANALYSIS_RATE, Span, SpeakerTurn};
 
 const PIECE_S: f64 = 1.5;
 const HOP_S: f64 = 0.75;

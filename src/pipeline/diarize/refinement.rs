@@ -7,7 +7,8 @@ use super::features::Cepstra;
 use super::neural::NeuralOutput;
 use super::reseg::{Label, NONE, bridge_pauses, resegment};
 use super::{Diarization, DiarizeError, Mode, agree, models, overlap, pieces};
-use crate::pipeline::types::{AnalysisAudio, Span, SpeakerTurn};
+use crate::domain::{Span, SpeakerTurn};
+use crate::pipeline::types::AnalysisAudio;
 
 /// Pair-class probability (see `overlap`) from which a frame counts as overlapped speech
 /// on the pieces path. There the segmentation heard one local speaker, so its hard decoding
@@ -24,7 +25,7 @@ const OVERLAP_THRESHOLD: f32 = 0.25;
 /// a speaker's overlap turns over its resegmented ones; an RTTM scorer would count both) and
 /// `overlaps` set to where different speakers' turns overlap.
 pub(super) fn tidy(d: Diarization) -> Diarization {
-    let sets = crate::eval::timeline::by_speaker(&d.turns);
+    let sets = crate::domain::timeline::by_speaker(&d.turns);
     let mut turns: Vec<SpeakerTurn> = sets
         .iter()
         .enumerate()
@@ -32,7 +33,7 @@ pub(super) fn tidy(d: Diarization) -> Diarization {
         .collect();
     turns.sort_by(|a, b| a.span.start.total_cmp(&b.span.start));
     Diarization {
-        overlaps: crate::eval::timeline::overlap_regions(&sets),
+        overlaps: crate::domain::timeline::overlap_regions(&sets),
         turns,
         ..d
     }
@@ -72,7 +73,7 @@ pub(super) fn split_voices(
     classical: &[SpeakerTurn],
     fill_gap_s: f64,
 ) -> Result<Option<Diarization>, DiarizeError> {
-    let speech = crate::eval::timeline::normalize(neural.turns.iter().map(|t| t.span));
+    let speech = crate::domain::timeline::normalize(neural.turns.iter().map(|t| t.span));
     let overlaps = neural.detected_overlaps(OVERLAP_THRESHOLD);
     let split = pieces::diarize(m, &audio.mono, &speech, &overlaps, k)?;
     if SpeakerTurn::speaker_count(&split.turns) < 2 || split.separation < MIN_PIECE_SEPARATION {

@@ -4,8 +4,8 @@
 //! copy never is.
 
 use super::activity::{energy_mask, frame_levels, pad, smooth, spans_from_mask};
-use crate::eval::timeline;
-use crate::pipeline::types::{Span, SpeakerTurn};
+use crate::domain::timeline;
+use crate::domain::{Span, SpeakerTurn};
 
 /// Position of the activity threshold between noise floor and speech level.
 const SHARE: f32 = 0.1;

@@ -1,8 +1,8 @@
 //! Where to cut the recording: chunks at non-speech (for timed models) or merged speaker
 //! turns (for text-only models), every piece under the upload size and duration limits.
 
+use crate::domain::{ANALYSIS_RATE, Span, SpeakerTurn};
 use crate::pipeline::encode::max_flac_bytes;
-use crate::pipeline::types::{ANALYSIS_RATE, Span, SpeakerTurn};
 
 /// Limits and knobs of chunking.
 #[derive(Clone, Debug)]

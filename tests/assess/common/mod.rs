@@ -9,11 +9,11 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use serde_json::{Value, json};
 use vibeinsight::clients::llm::{LlmError, LlmProvider};
+use vibeinsight::domain::{Language, Span, TranscriptSegment};
 use vibeinsight::pipeline::assess::inputs::MeasuredMetrics;
 use vibeinsight::pipeline::assess::{
     AssessError, AssessInput, AssessOptions, Assessment, JudgementStatus, OnOutage, assess,
 };
-use vibeinsight::pipeline::types::{Language, Span, TranscriptSegment};
 
 pub fn segments() -> Vec<TranscriptSegment> {
     let rows: [(usize, f64, f64, &str); 13] = [

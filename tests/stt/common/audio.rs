@@ -8,7 +8,7 @@ use symphonia::core::formats::FormatOptions;
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
-use vibeinsight::pipeline::types::{ANALYSIS_RATE, Span};
+use vibeinsight::domain::{ANALYSIS_RATE, Span};
 
 pub const RATE: f64 = ANALYSIS_RATE as f64;
 
@@ -129,7 +129,7 @@ pub fn load_16k(rel: &str) -> Option<Vec<f32>> {
 }
 
 /// Speaker turns and speech regions from an RTTM file (speakers numbered by first appearance).
-pub fn read_rttm(rel: &str) -> Option<Vec<vibeinsight::pipeline::types::SpeakerTurn>> {
+pub fn read_rttm(rel: &str) -> Option<Vec<vibeinsight::domain::SpeakerTurn>> {
     let text = std::fs::read_to_string(shared_file(rel)?).ok()?;
     let mut names: Vec<String> = Vec::new();
     let mut turns = Vec::new();
@@ -143,7 +143,7 @@ pub fn read_rttm(rel: &str) -> Option<Vec<vibeinsight::pipeline::types::SpeakerT
             names.push(f[7].to_owned());
             names.len() - 1
         });
-        turns.push(vibeinsight::pipeline::types::SpeakerTurn {
+        turns.push(vibeinsight::domain::SpeakerTurn {
             speaker,
             span: Span {
                 start,
@@ -155,7 +155,7 @@ pub fn read_rttm(rel: &str) -> Option<Vec<vibeinsight::pipeline::types::SpeakerT
 }
 
 /// Union of the turns: the speech regions a perfect VAD would give.
-pub fn speech_from_turns(turns: &[vibeinsight::pipeline::types::SpeakerTurn]) -> Vec<Span> {
+pub fn speech_from_turns(turns: &[vibeinsight::domain::SpeakerTurn]) -> Vec<Span> {
     let mut spans: Vec<Span> = turns.iter().map(|t| t.span).collect();
     spans.sort_by(|a, b| a.start.total_cmp(&b.start));
     let mut out: Vec<Span> = Vec::new();

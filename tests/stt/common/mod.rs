@@ -11,10 +11,9 @@ pub mod stub;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use vibeinsight::clients::openai_stt::{
-    AudioUpload, RetryPolicy, SttClient, SttConfig, TimeoutPolicy,
-};
-use vibeinsight::pipeline::types::Language;
+use vibeinsight::clients::openai_stt::{RetryPolicy, SttClient, SttConfig, TimeoutPolicy};
+use vibeinsight::clients::stt::AudioUpload;
+use vibeinsight::domain::Language;
 
 /// A client with short delays so that error tests finish quickly. Its timeout leaves room for
 /// the stub decoding uploads in a debug build on a loaded machine; stalls in tests are far longer.

@@ -1,6 +1,6 @@
 //! Word and character error rates, and a crude energy VAD for real recordings.
 
-use vibeinsight::pipeline::types::Span;
+use vibeinsight::domain::Span;
 
 use super::audio::RATE;
 

@@ -3,8 +3,8 @@
 
 use super::windows::Local;
 use super::{HOP_S, NeuralOutput, SAMPLE_RATE};
+use crate::domain::{Span, SpeakerTurn};
 use crate::pipeline::diarize::models::{POWERSET, SEG_FIELD, SEG_FRAMES};
-use crate::pipeline::types::{Span, SpeakerTurn};
 
 /// Running mean of the powerset's pair classes over the windows covering each frame.
 pub(super) struct OverlapMean {
@@ -142,7 +142,7 @@ pub(super) fn fill_gaps(frames: &mut [u32], k: usize, max: usize) {
 
 /// The time the given model frames cover, as merged spans on the recording's clock.
 pub(super) fn frame_spans(frames: impl IntoIterator<Item = usize>) -> Vec<Span> {
-    crate::eval::timeline::normalize(frames.into_iter().map(|f| Span {
+    crate::domain::timeline::normalize(frames.into_iter().map(|f| Span {
         start: frame_time(f).max(0.0),
         end: frame_time(f + 1),
     }))

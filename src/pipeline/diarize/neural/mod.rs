@@ -20,7 +20,7 @@ use self::frames::{OverlapMean, fill_gaps, frame_spans, reconstruct, to_output};
 use self::windows::{Local, decode, separated_share, speaker_fbank, window_starts};
 use super::fbank::Fbank;
 use super::models::{ModelError, Models, SEG_BATCH, SEG_STEP, SEG_WINDOW};
-use crate::pipeline::types::{Span, SpeakerTurn};
+use crate::domain::{Span, SpeakerTurn};
 
 /// The models' sample rate (Hz).
 const SAMPLE_RATE: f64 = 16_000.0;

@@ -1,7 +1,7 @@
 //! Sorted, disjoint interval sets: the small algebra DER scoring and the speaking-time metrics
 //! share (union, difference, intersection) so every scorer sees the same time arithmetic.
 
-use crate::pipeline::types::{Span, SpeakerTurn};
+use crate::domain::{Span, SpeakerTurn};
 
 /// Sorts spans and merges the ones that touch or overlap; empty spans are dropped.
 pub fn normalize(spans: impl IntoIterator<Item = Span>) -> Vec<Span> {
