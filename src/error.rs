@@ -10,7 +10,9 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::domain::Language;
-use crate::pipeline::decode::AudioError;
+
+mod audio;
+pub use audio::AudioError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {

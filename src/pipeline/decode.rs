@@ -12,7 +12,6 @@
 //! process hostile bytes, and a panic there must become [`AudioError::Corrupt`] (a permanent
 //! failure), not a dead blocking task that the worker would retry as if it were an outage.
 
-mod error;
 mod flac;
 mod mix;
 mod mp4;
@@ -33,8 +32,8 @@ use serde::Serialize;
 use symphonia::core::codecs::CodecRegistry;
 use symphonia::core::io::MediaSource;
 
-pub use self::error::AudioError;
 pub use self::stream::AudioStream;
+pub use crate::error::AudioError;
 use crate::pipeline::samples::SamplesWriter;
 use crate::pipeline::types::AnalysisAudio;
 

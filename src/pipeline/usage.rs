@@ -27,9 +27,13 @@ fn stage_seconds(timings: &[StageTiming], stage: &str) -> f64 {
 
 pub fn stt_usage(transcript: Option<&Transcript>, timings: &[StageTiming]) -> Vec<ProviderUsage> {
     let seconds = stage_seconds(timings, "transcribe");
-    let models = transcript
-        .into_iter()
-        .flat_map(|t| t.summary.usage.models.iter().map(|m| (t.summary.provider, m)));
+    let models = transcript.into_iter().flat_map(|t| {
+        t.summary
+            .usage
+            .models
+            .iter()
+            .map(|m| (t.summary.provider, m))
+    });
     models
         .map(|(provider, (model, usage))| ProviderUsage {
             provider: provider.to_owned(),

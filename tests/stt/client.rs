@@ -157,7 +157,10 @@ async fn quota_exhausted_is_permanent_and_not_retried() {
         matches!(e, SttError::QuotaExhausted { .. }) && !e.is_transient(),
         "{e:?}"
     );
-    assert!(e.to_string().starts_with("transcription quota exhausted"), "{e}");
+    assert!(
+        e.to_string().starts_with("transcription quota exhausted"),
+        "{e}"
+    );
     assert_eq!(stub.requests().len(), 1);
 }
 

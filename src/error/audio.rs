@@ -1,5 +1,5 @@
-//! What can go wrong reading a recording, as types the worker turns into a permanent failure
-//! with a message in the session's language (`crate::error::Failure::Audio`).
+//! What can go wrong reading a recording (the decoder's errors), as types the worker turns
+//! into a permanent failure with a message in the session's language ([`super::Failure::Audio`]).
 //!
 //! A file larger than the configured maximum never reaches the decoder: storage refuses it
 //! before download (`StorageError::TooLarge` → `Failure::ObjectTooLarge`), so size is not a
