@@ -5,4 +5,6 @@
 mod common;
 mod gemini;
 mod openai_chat;
+#[path = "../support/prereq.rs"]
+mod prereq;
 mod report;

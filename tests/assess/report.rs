@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::*;
+use crate::prereq;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::Value;
@@ -261,7 +262,7 @@ fn chromium() -> Option<&'static str> {
 #[tokio::test]
 async fn html_renders_in_headless_chromium() {
     let Some(browser) = chromium() else {
-        eprintln!("skipping: no chromium on PATH (apt-get install -y chromium)");
+        prereq::missing("no chromium on PATH (apt-get install -y chromium)");
         return;
     };
     let segs = hostile_segments();

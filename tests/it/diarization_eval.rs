@@ -3,19 +3,20 @@
 //! and the dual-channel one only (the 3-minute files run in `just eval`). Skips, saying why,
 //! without the shared data; the neural files also without the ONNX models or runtime.
 
+use crate::prereq;
 use vibeinsight::eval::dataset::{EvalItem, default_root, discover, read_analysis_audio};
 use vibeinsight::eval::diarization::{FileScore, SpeakerCount, evaluate};
 use vibeinsight::pipeline::diarize::{DiarizeOptions, Mode, models};
 
 fn item(name: &str) -> Option<EvalItem> {
     let Some(root) = default_root() else {
-        println!("skipping: the shared evaluation data is absent");
+        prereq::missing("the shared evaluation data (../shared/data) is absent");
         return None;
     };
     let items = discover(&root).expect("the shared references parse");
     let found = items.into_iter().find(|i| i.name == name);
     if found.is_none() {
-        println!("skipping: {name} is not in {}", root.display());
+        prereq::missing(format!("{name} is not in {}", root.display()));
     }
     found
 }
@@ -29,7 +30,7 @@ fn neural_ready() -> bool {
     match models::shared() {
         Ok(_) => true,
         Err(e) => {
-            println!("skipping: {e}");
+            prereq::missing(format!("neural diarization models: {e}"));
             false
         }
     }
@@ -130,12 +131,12 @@ fn one_voice_declared_as_two_is_withheld() {
         return;
     }
     let Some(root) = default_root() else {
-        println!("skipping: the shared evaluation data is absent");
+        prereq::missing("the shared evaluation data (../shared/data) is absent");
         return;
     };
     let path = root.join("../voices/en/lhotse_libri-1088-134315-0000.wav");
     if !path.exists() {
-        println!("skipping: {} is absent", path.display());
+        prereq::missing(format!("{} is absent", path.display()));
         return;
     }
     let audio = read_analysis_audio(&path).expect("decodes");

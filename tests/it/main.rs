@@ -12,6 +12,8 @@ mod lifecycle;
 mod logs;
 mod neural_diarization;
 mod ops;
+#[path = "../support/prereq.rs"]
+mod prereq;
 mod retention;
 mod rls;
 mod s3;

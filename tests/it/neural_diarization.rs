@@ -1,7 +1,7 @@
-//! Neural path on the real telephone sample: runs only when the ONNX models and runtime are
-//! found (see `pipeline::diarize::models`) and the shared evaluation data exists; otherwise
-//! it prints why and passes.
+//! Neural path on the real telephone sample: needs the ONNX models and runtime (see
+//! `pipeline::diarize::models`) and the shared evaluation data (see `prereq`).
 
+use crate::prereq;
 use vibeinsight::eval::dataset::{default_root, read_analysis_audio};
 use vibeinsight::eval::der::{Convention, score};
 use vibeinsight::eval::reference::{lookup, parse_rttm};
@@ -10,11 +10,11 @@ use vibeinsight::pipeline::diarize::{DiarizeOptions, Mode, Neural, diarize, mode
 #[test]
 fn neural_path_diarizes_the_telephone_sample() {
     let Some(sample) = default_root().map(|root| root.join("pyannote_sample")) else {
-        println!("skipping: the shared evaluation data is absent");
+        prereq::missing("the shared evaluation data (../shared/data) is absent");
         return;
     };
     if let Err(e) = models::shared() {
-        println!("skipping: {e}");
+        prereq::missing(format!("neural diarization models: {e}"));
         return;
     }
     let audio = read_analysis_audio(&sample.join("sample.wav")).expect("sample decodes");

@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use uuid::Uuid;
+
+use crate::prereq;
 use vibeinsight::domain::Language;
 use vibeinsight::storage::{ObjectKey, Storage};
 use vibeinsight::store::sessions::insert_as_user;
@@ -13,8 +15,8 @@ use crate::helpers::{InProcessWorker, TestDb, speech_like_wav};
 #[tokio::test]
 async fn a_session_stored_in_s3_completes() {
     let Ok(endpoint) = std::env::var("VIBEINSIGHT_TEST_S3_ENDPOINT") else {
-        eprintln!(
-            "SKIPPED: VIBEINSIGHT_TEST_S3_ENDPOINT is not set (just test starts a server and sets it)"
+        prereq::missing(
+            "VIBEINSIGHT_TEST_S3_ENDPOINT is not set (just test starts a server and sets it)",
         );
         return;
     };
@@ -74,8 +76,8 @@ async fn create_bucket(endpoint: &str, bucket: &str) {
 #[tokio::test]
 async fn the_fallback_store_serves_what_the_primary_lacks_or_cannot_reach() {
     let Ok(endpoint) = std::env::var("VIBEINSIGHT_TEST_S3_ENDPOINT") else {
-        eprintln!(
-            "SKIPPED: VIBEINSIGHT_TEST_S3_ENDPOINT is not set (just test starts a server and sets it)"
+        prereq::missing(
+            "VIBEINSIGHT_TEST_S3_ENDPOINT is not set (just test starts a server and sets it)",
         );
         return;
     };

@@ -1,6 +1,7 @@
 //! VAD frame error on the dev references in `shared/data/conversations` (skips when absent).
 //! Bounds sit a little above the measured figures so a regression fails the test.
 
+use crate::prereq;
 use vibeinsight::dsp::mel::MelConfig;
 use vibeinsight::eval::dataset::{default_root, discover, score_vad};
 use vibeinsight::eval::frame_error::FrameError;
@@ -9,7 +10,7 @@ use vibeinsight::pipeline::vad::VadConfig;
 #[test]
 fn vad_frame_error_on_dev_references() {
     let Some(root) = default_root() else {
-        eprintln!("skipping: shared/data/conversations not found (set VIBEINSIGHT_DATA)");
+        prereq::missing("shared/data/conversations not found (set VIBEINSIGHT_DATA)");
         return;
     };
     let items = discover(&root).expect("references parse");

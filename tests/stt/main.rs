@@ -9,4 +9,6 @@ mod common;
 mod encode;
 mod hallucination;
 mod lexical;
+#[path = "../support/prereq.rs"]
+mod prereq;
 mod real_server;

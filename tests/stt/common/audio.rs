@@ -107,10 +107,10 @@ pub fn shared_file(rel: &str) -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        eprintln!(
-            "SKIPPED: {} not found (shared evaluation data is not part of a clone)",
+        crate::prereq::missing(format!(
+            "{} not found (shared evaluation data is not part of a clone)",
             p.display()
-        );
+        ));
         None
     }
 }

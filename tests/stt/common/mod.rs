@@ -52,9 +52,9 @@ pub fn real_server(test: &str) -> Option<(String, String)> {
             Some((url.trim().to_owned(), model))
         }
         _ => {
-            eprintln!(
-                "SKIPPED {test}: VIBEINSIGHT_TEST_STT_URL is not set (`just stt` starts the real server and prints it)"
-            );
+            crate::prereq::missing(format!(
+                "{test}: VIBEINSIGHT_TEST_STT_URL is not set (`just stt` starts the real server and prints it)"
+            ));
             None
         }
     }
