@@ -16,10 +16,10 @@
 #[allow(dead_code, reason = "this binary uses part of the shared test helpers")]
 #[path = "../../tests/stt/common/audio.rs"]
 mod audio;
-#[path = "../../tests/support/prereq.rs"]
-mod prereq;
 mod daemon;
 mod hour;
+#[path = "../../tests/support/prereq.rs"]
+mod prereq;
 mod recording;
 #[allow(dead_code, reason = "this binary uses part of the shared test helpers")]
 #[path = "../../tests/stt/common/score.rs"]

@@ -53,6 +53,17 @@ impl SpeakerTurn {
     }
 }
 
+/// The neutral name of speaker `n` until roles are known: what transcript rows, metric keys
+/// and the model's prompt call it.
+pub fn speaker_label(speaker: usize) -> String {
+    format!("speaker_{speaker}")
+}
+
+/// [`speaker_label`] of a segment's speaker, `unknown` when no turn covers it.
+pub fn segment_speaker_label(speaker: Option<usize>) -> String {
+    speaker.map_or_else(|| "unknown".to_owned(), speaker_label)
+}
+
 /// A word with its time, when the transcription provider gives word times.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Word {

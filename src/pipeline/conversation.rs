@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::domain::{Language, SpeakerTurn, TranscriptSegment, Word};
+use crate::domain::{Language, SpeakerTurn, TranscriptSegment, Word, speaker_label};
 use crate::pipeline::assess::inputs::{
     MeasuredMetrics, Overlap, OverlapKind, QuestionCounts, Silence, SpeakerMetrics,
 };
@@ -107,25 +107,21 @@ fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len().max(1) as f64
 }
 
-fn label(speaker: usize) -> String {
-    format!("speaker_{speaker}")
-}
-
 fn questions(metrics: &LexicalMetrics, speaker: usize) -> QuestionCounts {
     // A speaker with no transcript lines asked nothing that was heard.
-    metrics
-        .speakers
-        .get(&label(speaker))
-        .map_or(QuestionCounts { open: 0, closed: 0 }, |s| QuestionCounts {
+    metrics.speakers.get(&speaker_label(speaker)).map_or(
+        QuestionCounts { open: 0, closed: 0 },
+        |s| QuestionCounts {
             open: s.questions_open as u32,
             closed: s.questions_closed as u32,
-        })
+        },
+    )
 }
 
 fn speech_rate(metrics: &LexicalMetrics, speaker: usize) -> Option<f64> {
     metrics
         .speakers
-        .get(&label(speaker))
+        .get(&speaker_label(speaker))
         .map(|s| s.speech_rate)
         .filter(|rate| *rate > 0.0)
 }

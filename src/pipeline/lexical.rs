@@ -47,7 +47,7 @@ pub fn lexical_metrics(segments: &[TranscriptSegment], language: Language) -> Le
     for seg in segments {
         let key = seg
             .speaker
-            .map_or_else(|| "unknown".to_owned(), |s| format!("speaker_{s}"));
+            .map_or_else(|| "unknown".to_owned(), crate::domain::speaker_label);
         let m = speakers.entry(key).or_default();
         m.speaking_seconds += seg.span.duration();
         m.fillers += count_fillers(&seg.text, lang);

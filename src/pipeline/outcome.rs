@@ -26,9 +26,7 @@ pub struct TranscriptRow {
 
 impl TranscriptRow {
     pub fn unlabelled(segment: TranscriptSegment) -> TranscriptRow {
-        let speaker = segment
-            .speaker
-            .map_or_else(|| "unknown".to_owned(), |n| format!("speaker_{n}"));
+        let speaker = crate::domain::segment_speaker_label(segment.speaker);
         TranscriptRow { speaker, segment }
     }
 }
@@ -92,7 +90,7 @@ fn timeline(diarization: &Diarization) -> Value {
     let turns: Vec<Value> = diarization
         .turns
         .iter()
-        .map(|t| json!({"speaker": format!("speaker_{}", t.speaker), "start": t.span.start, "end": t.span.end}))
+        .map(|t| json!({"speaker": crate::domain::speaker_label(t.speaker), "start": t.span.start, "end": t.span.end}))
         .collect();
     json!({
         "mode": diarization.mode,

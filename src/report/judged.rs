@@ -146,7 +146,10 @@ fn label_of(report: &Report, speaker: usize) -> String {
         .speakers
         .iter()
         .find(|s| s.speaker == speaker);
-    found.map_or_else(|| format!("speaker_{speaker}"), |s| s.label.clone())
+    found.map_or_else(
+        || crate::domain::speaker_label(speaker),
+        |s| s.label.clone(),
+    )
 }
 
 fn emotions(out: &mut String, report: &Report, t: &Texts, lang: Language) {

@@ -112,7 +112,7 @@ impl MeasuredMetrics {
         );
         out.insert("long_silences".to_owned(), self.silences.len() as f64);
         for s in &self.speakers {
-            let p = format!("speaker_{}", s.speaker);
+            let p = crate::domain::speaker_label(s.speaker);
             out.insert(format!("{p}.talk_ratio"), s.talk_ratio);
             out.insert(format!("{p}.talk_time_s"), s.talk_time_s);
             out.insert(format!("{p}.turns"), f64::from(s.turns));

@@ -55,7 +55,7 @@ pub fn system(lang: Language) -> String {
 pub fn segment_line(number: usize, seg: &TranscriptSegment) -> String {
     let who = seg
         .speaker
-        .map_or_else(|| "unknown".to_owned(), |s| format!("speaker_{s}"));
+        .map_or_else(|| "unknown".to_owned(), crate::domain::speaker_label);
     let text = seg.text.replace(['\n', '\r'], " ");
     format!(
         "[#{number} {}-{} {who}] {text}",
@@ -153,7 +153,7 @@ fn role_candidates(roles: &RoleAssignment) -> String {
     let speakers: Vec<String> = roles
         .speakers
         .iter()
-        .map(|s| format!("speaker_{s}"))
+        .map(|&s| crate::domain::speaker_label(s))
         .collect();
     let mut out = format!("Speakers: {}\n", speakers.join(", "));
     if let Some(c) = roles.candidate {

@@ -48,7 +48,7 @@ impl RoleAssignment {
         match self.coach {
             Some(c) if c == speaker => "coach".to_owned(),
             Some(_) if self.speakers.len() == 2 => "client".to_owned(),
-            _ => format!("speaker_{speaker}"),
+            _ => crate::domain::speaker_label(speaker),
         }
     }
     pub fn is_certain(&self) -> bool {

@@ -41,7 +41,7 @@ pub fn judgement_schema(
             "listening": skill, "questioning": skill, "empathy": skill, "feedback": skill
         })),
         "emotion_analysis": object(
-            speakers.iter().map(|s| (format!("speaker_{s}"), emotion_split())).collect::<serde_json::Map<_, _>>()
+            speakers.iter().map(|&s| (crate::domain::speaker_label(s), emotion_split())).collect::<serde_json::Map<_, _>>()
         ),
         "diagnosis": object(json!({
             "style_id": {"type": "string", "enum": styles},

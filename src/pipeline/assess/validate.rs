@@ -182,7 +182,10 @@ fn emotions(raw: &RawJudgement, ev: &Evidence<'_>, errs: &mut Vec<String>) -> Ve
         });
     }
     for s in ev.speakers {
-        if !raw.emotion_analysis.contains_key(&format!("speaker_{s}")) {
+        if !raw
+            .emotion_analysis
+            .contains_key(&crate::domain::speaker_label(*s))
+        {
             errs.push(format!("emotion_analysis is missing speaker_{s}"));
         }
     }
