@@ -5,8 +5,10 @@
 //! - [`config`]: layered settings, validated at boot.
 //! - [`worker`]: the queue side — poll + LISTEN, leases and heartbeats, retries, dead letters.
 //! - [`storage`]: fetching recordings from a local directory or S3, with key validation.
-//! - [`clients`]: typed clients for the providers (OpenAI-compatible transcription and chat, Gemini).
+//! - [`clients`]: typed clients for the providers behind two seams (`stt::SpeechToText`,
+//!   `llm::LlmProvider`): OpenAI-compatible transcription and chat, Gemini.
 //! - [`pipeline`]: the stages, fetch → decode/resample → quality/VAD → …, reporting to a progress sink.
+//! - [`domain`]: the vocabulary every layer shares (spans, turns, words, language) and its algebra.
 //! - [`dsp`]: pure signal math the stages use (log-mel, loudness, true peak, VAD frames).
 //! - [`report`]: the assessment as `report.json` and a self-contained `report.html`.
 //! - [`store`]: our tables; the one transaction that saves results and acknowledges the job.
