@@ -132,7 +132,7 @@ pub fn assemble(
         segments,
         language: measured.language,
         metrics: &metrics,
-        assessment,
+        judged: Judged::Assessed(assessment),
         pipeline_version: env!("CARGO_PKG_VERSION"),
         generated_at: &generated_at,
     };
@@ -149,7 +149,7 @@ pub fn assemble(
         })
         .collect();
     let row = AnalysisReport {
-        speaker_analysis: Some(to_json(&built.speaker_analysis)),
+        speaker_analysis: built.speaker_analysis.as_ref().map(to_json),
         coaching_skills: built.coaching_skills.as_ref().map(to_json),
         emotion_analysis: built.emotion_analysis.as_ref().map(to_json),
         conversation_events: Some(to_json(&built.conversation_events)),

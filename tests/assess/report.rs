@@ -8,11 +8,12 @@ use std::process::Command;
 use crate::common::*;
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use serde_json::Value;
+use serde_json::{Value, json};
 use vibeinsight::clients::llm::{
     LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage, Written,
 };
 use vibeinsight::pipeline::assess::Assessment;
+use vibeinsight::pipeline::outcome::Judged;
 use vibeinsight::pipeline::types::{Language, TranscriptSegment};
 use vibeinsight::report::{self, ReportInput};
 
@@ -65,18 +66,42 @@ async fn produced(segs: &[TranscriptSegment]) -> Assessment {
     build(Some(&Fixed(valid_answer().to_string())), segs, Language::Ja).await
 }
 
+/// The measuring stage's record for `segs`, in the stored shape; the turns are the segments.
+fn stage_record(segs: &[TranscriptSegment]) -> Value {
+    let turns: Vec<Value> = segs
+        .iter()
+        .map(|s| json!({"speaker": format!("speaker_{}", s.speaker.unwrap()), "start": s.span.start, "end": s.span.end}))
+        .collect();
+    let measured = |value: Value| json!({"value": value, "confidence": 0.97, "withheld": null});
+    json!({
+        "audio": {"duration_secs": 93.0, "channels": 1, "sample_rate": 48000, "codec": "opus", "bytes": 700_000,
+                  "truncated": false, "skipped_packets": 0, "analysis_rate": 16000,
+                  "analysis_samples": 1_488_000, "dual_channel_kept": false},
+        "audio_quality": {"audio_quality": {"duration_s": 93.0, "integrated_lufs": -23.0, "true_peak_dbtp": -3.0, "snr_db": 30.0},
+                          "warnings": [], "speech_seconds": 86.9, "speech_regions": 13},
+        "diarization": {"mode": "Neural", "num_speakers": 2, "confidence": 0.97, "turns": turns,
+                        "overlaps": [{"start": 26.0, "end": 26.3}]},
+        "speaking": {"speakers": measured(json!([])), "gini_coefficient": measured(json!(0.08)),
+                     "switches_per_minute": measured(json!(8.4)), "response_latency": measured(json!({})),
+                     "overlaps": measured(json!([])), "silences": measured(json!([]))},
+        "transcription": {"model": "whisper-1"},
+        "lexical": {"language": "ja", "speakers": {}},
+        "extra_key_from_measure_stage": {"kept": true}
+    })
+}
+
 fn write(
     dir: &Path,
     segs: &[TranscriptSegment],
     a: &Assessment,
     lang: Language,
 ) -> (Value, String) {
-    let metrics = metrics();
+    let metrics = stage_record(segs);
     let input = ReportInput {
         segments: segs,
         language: lang,
         metrics: &metrics,
-        assessment: a,
+        judged: Judged::Assessed(a),
         pipeline_version: "0.1.0",
         generated_at: "2025-06-01T10:00:00Z",
     };
@@ -124,6 +149,10 @@ async fn produced_report_matches_schema_and_links_examples() {
         "metrics stored whole"
     );
     assert!(json["metrics"]["roles"]["confidence"].as_f64().unwrap() >= 0.65);
+    assert_eq!(
+        json["metrics"]["conversation"]["interactivity_per_min"],
+        8.4
+    );
     assert_eq!(json["provenance"]["usage"]["input_tokens"], 2100);
 
     assert!(
@@ -148,6 +177,17 @@ async fn produced_report_matches_schema_and_links_examples() {
         "self-contained"
     );
     assert!(html.contains("class=\"interrupt\"") && html.contains("class=\"silence\""));
+    let bars: Vec<&str> = html
+        .split("<rect class=\"turn\"")
+        .skip(1)
+        .map(|bar| bar.split("</rect>").next().unwrap())
+        .collect();
+    assert_eq!(bars.len(), segs.len(), "a bar per diarization turn");
+    assert!(
+        bars.iter()
+            .any(|bar| bar.contains("<title>") && bar.contains("&lt;script&gt;alert")),
+        "the transcript's text is on the bar's hover, escaped"
+    );
 }
 
 #[tokio::test]
@@ -222,11 +262,12 @@ async fn ambiguous_evidence_leaves_roles_uncertain() {
         "{:?}",
         a.roles
     );
+    let record = stage_record(&segs);
     let rin = ReportInput {
         segments: &segs,
         language: Language::Ja,
-        metrics: &metrics,
-        assessment: &a,
+        metrics: &record,
+        judged: Judged::Assessed(&a),
         pipeline_version: "0.1.0",
         generated_at: "t",
     };

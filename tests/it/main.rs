@@ -12,6 +12,7 @@ mod lifecycle;
 mod logs;
 mod neural_diarization;
 mod ops;
+mod report_output;
 mod retention;
 mod rls;
 mod s3;
