@@ -183,6 +183,11 @@ async fn produced_report_matches_schema_and_links_examples() {
         .map(|bar| bar.split("</rect>").next().unwrap())
         .collect();
     assert_eq!(bars.len(), segs.len(), "a bar per diarization turn");
+    let summary = report::summary::text(&serde_json::from_value(json.clone()).unwrap());
+    assert!(
+        summary.contains("Judgement: produced (style ") && summary.contains("empathy 4"),
+        "{summary}"
+    );
     assert!(
         bars.iter()
             .any(|bar| bar.contains("<title>") && bar.contains("&lt;script&gt;alert")),
@@ -288,6 +293,36 @@ async fn ambiguous_evidence_leaves_roles_uncertain() {
     assert!(html.contains("id=\"roles-uncertain\""));
 }
 
+#[test]
+fn withheld_measurements_give_a_valid_report_without_a_page() {
+    let segs = segments();
+    let record = stage_record(&segs);
+    let input = ReportInput {
+        segments: &segs,
+        language: Language::En,
+        metrics: &record,
+        judged: Judged::Withheld("one voice declared as two"),
+        pipeline_version: "0.1.0",
+        generated_at: "t",
+    };
+    let dir = out_dir("report_withheld");
+    let _ = std::fs::remove_dir_all(&dir);
+    let built = report::write(&dir, &input).unwrap();
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_schema_valid(&json);
+    assert!(json["speaker_analysis"].is_null() && json["metrics"]["conversation"].is_null());
+    assert!(
+        json["judgement"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("one voice declared as two")
+    );
+    assert!(!dir.join("report.html").exists(), "no per-speaker page");
+    let summary = report::summary::text(&built);
+    assert!(summary.contains("Speakers: not measured"), "{summary}");
+}
+
 fn chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
@@ -302,7 +337,11 @@ fn chromium() -> Option<&'static str> {
 #[tokio::test]
 async fn html_renders_in_headless_chromium() {
     let Some(browser) = chromium() else {
-        eprintln!("skipping: no chromium on PATH (apt-get install -y chromium)");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI: no chromium on PATH; `just test` installs it"
+        );
+        eprintln!("SKIPPED: no chromium on PATH (apt-get install -y chromium)");
         return;
     };
     let segs = hostile_segments();

@@ -1,16 +1,20 @@
 //! The report `vibeinsight analyze` really writes, with transcription and judgement off:
 //! `report.json` validates against `src/report/report.schema.json` and parses back into the
 //! report's types (so the schema, the types and the written file cannot drift apart), and
-//! the page's timeline has one bar per diarization turn although there is no transcript.
+//! the page's timeline has one bar per diarization turn although there is no transcript;
+//! `enqueue --wait` rebuilds the same report from the stored result and summarises it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde_json::Value;
 use vibeinsight::config::Settings;
 use vibeinsight::eval::dataset::default_root;
 use vibeinsight::pipeline::types::Language;
 use vibeinsight::report::{self, Report};
+
+use crate::helpers::{InProcessWorker, TestDb};
 
 /// The repository's demo recording (`ja_dev_3min` of the dev set, as Ogg Vorbis).
 const DEMO: &str = "tests/fixtures/demo/ja_two_speakers.ogg";
@@ -112,4 +116,47 @@ async fn an_english_dev_recording_gives_the_same_contract() {
     let (json, html) = analyze(&file, Language::En, &out).await;
     assert_contract(&json, &html);
     assert!(html.contains("<html lang=\"en\">") && html.contains("Speaker 1"));
+}
+
+/// What `just demo` runs: the worker processes the demo recording and `enqueue --wait`
+/// prints a few readable lines and writes the report it rebuilt from the stored result.
+#[tokio::test]
+async fn enqueue_wait_summarises_and_writes_the_stored_report() {
+    let db = TestDb::new().await;
+    let off = [
+        ("VIBEINSIGHT__STT__PROVIDER", "none"),
+        ("VIBEINSIGHT__LLM__PROVIDER", "none"),
+    ];
+    let worker = InProcessWorker::start(db.settings(&off)).await;
+    let out = out_dir("enqueue_wait_report");
+    let _ = std::fs::remove_dir_all(&out);
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_vibeinsight"))
+        .args(["enqueue", DEMO, "--language", "ja", "--wait", "--out"])
+        .arg(&out)
+        .envs(db.env(&off))
+        .output();
+    let done = tokio::time::timeout(Duration::from_secs(600), run).await;
+    worker.stop().await;
+    let done = done.expect("the session ends within 10 minutes").unwrap();
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let summary = stdout.trim_end().rsplit("\n\n").next().unwrap();
+    for part in [
+        "Recording: ",
+        "Speakers: 2",
+        "Events: ",
+        "Judgement: not_produced",
+    ] {
+        assert!(summary.contains(part), "{part:?} missing from:\n{summary}");
+    }
+    assert!(summary.lines().count() <= 12, "short:\n{summary}");
+    let page = out.join("report.html");
+    assert!(summary.ends_with(&format!("report: {}", page.display())));
+    let json = std::fs::read_to_string(out.join("report.json")).unwrap();
+    let html = std::fs::read_to_string(page).unwrap();
+    assert_contract(&serde_json::from_str(&json).unwrap(), &html);
 }
