@@ -148,12 +148,15 @@ bench-judgement mode="judge" model="0.5b": libopus
       *) echo "bench-judgement: mode is inputs or judge" >&2; exit 1 ;;
     esac
 
-# Run the main job end to end: migrate, queue the bundled recording, process it, print it.
+# Run the main job end to end: migrate, queue the bundled recording, process it, summarise it
+# and write its report (var/demo-report/report.html). The database is DATABASE_URL's (default
+# `vibeinsight`) on the server `just db` finds.
 demo: libopus
     #!/usr/bin/env bash
     set -euo pipefail
     server=$(just db)
-    export DATABASE_URL="${server%/*}/vibeinsight"
+    name="${DATABASE_URL:-vibeinsight}"
+    export DATABASE_URL="${server%/*}/${name##*/}"
     cargo build --quiet
     bin=target/debug/vibeinsight
     $bin migrate
@@ -162,7 +165,7 @@ demo: libopus
     worker=$!
     trap 'kill -TERM $worker 2>/dev/null; wait $worker 2>/dev/null || true' EXIT
     echo "worker running (pid $worker, log var/demo-worker.log); queueing the demo recording"
-    $bin enqueue tests/fixtures/demo/ja_two_speakers.ogg --language ja --wait &
+    $bin enqueue tests/fixtures/demo/ja_two_speakers.ogg --language ja --wait --out var/demo-report &
     waiting=$!
     # A worker that cannot start (e.g. the metrics port is taken) must not leave us waiting.
     while kill -0 $waiting 2>/dev/null; do
@@ -206,7 +209,7 @@ test: libopus
       filter="$filter & not ($1)"
     }
     [ -d "${VIBEINSIGHT_DATA:-$PWD/../shared/data/conversations}" ] \
-      || skip 'test(/^(diarization_eval|neural_diarization|vad_reference)::/) | (binary(stt) & test(/real_server/))' "no ../shared/data"
+      || skip 'test(/^(diarization_eval|neural_diarization|vad_reference)::/) | test(/^report_output::an_english_dev/) | (binary(stt) & test(/real_server/))' "no ../shared/data"
     [ -n "$VIBEINSIGHT_TEST_STT_URL" ] || skip 'binary(stt) & test(/real_server/)' "no Whisper server"
     [ -n "$VIBEINSIGHT_TEST_LLM_URL" ] || skip 'test(/real_model/)' "no local chat model"
     [ -n "$ORT_DYLIB_PATH" ] \

@@ -1,6 +1,6 @@
 //! The command line: `migrate`, `run`, `enqueue`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::config::Settings;
 use crate::domain::Language;
+use crate::report::{self, stored, stored::StoredSegment};
 use crate::storage::ObjectKey;
 use crate::store::{migrate, sessions};
 use crate::{doctor, shutdown, telemetry, terminal};
@@ -60,9 +61,13 @@ struct EnqueueArgs {
     user: Option<Uuid>,
     #[arg(long, default_value_t = 2)]
     speakers: i16,
-    /// Print progress as it arrives and then the result, until the session ends.
+    /// Print progress as it arrives until the session ends, then a summary, and write the
+    /// session's report.json and report.html.
     #[arg(long)]
     wait: bool,
+    /// Where `--wait` writes the report (default: report/<session id>).
+    #[arg(long, requires = "wait")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -166,13 +171,16 @@ async fn enqueue(app: App, args: EnqueueArgs) -> anyhow::Result<()> {
     .context("Failed to insert the session")?;
     println!("session {session_id} queued ({})", key.as_str());
     if args.wait {
-        follow(&app.pool, session_id).await?;
+        let out = args
+            .out
+            .unwrap_or_else(|| PathBuf::from("report").join(session_id.to_string()));
+        follow(&app.pool, session_id, &out).await?;
     }
     Ok(())
 }
 
 /// Prints each progress event as it arrives, then the result or the error.
-async fn follow(pool: &PgPool, session_id: Uuid) -> anyhow::Result<()> {
+async fn follow(pool: &PgPool, session_id: Uuid, out: &Path) -> anyhow::Result<()> {
     let mut last_id = 0i64;
     loop {
         let events: Vec<(i64, String, i16, String)> = sqlx::query_as(
@@ -187,31 +195,76 @@ async fn follow(pool: &PgPool, session_id: Uuid) -> anyhow::Result<()> {
             println!("[{progress:>3}%] {stage:<13} {message}");
             last_id = id;
             if stage == "completed" || stage == "error" {
-                return print_result(pool, session_id).await;
+                return print_result(pool, session_id, out).await;
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-async fn print_result(pool: &PgPool, session_id: Uuid) -> anyhow::Result<()> {
-    let (status, error): (String, Option<String>) =
-        sqlx::query_as("select status, error from public.sessions where id = $1")
+/// The stored result as a short summary, with the report written to `out` from it.
+async fn print_result(pool: &PgPool, session_id: Uuid, out: &Path) -> anyhow::Result<()> {
+    let (status, error, language): (String, Option<String>, String) =
+        sqlx::query_as("select status, error, language from public.sessions where id = $1")
             .bind(session_id)
             .fetch_one(pool)
-            .await?;
+            .await
+            .context("Failed to read the session")?;
     if status != "completed" {
         anyhow::bail!(
             "session {session_id} {status}: {}",
             error.unwrap_or_default()
         );
     }
-    let result: serde_json::Value = sqlx::query_scalar(
+    let language: Language = serde_json::from_value(language.into())
+        .context("the session's language is not one the report knows")?;
+    let report = stored_report(pool, session_id, language)
+        .await
+        .with_context(|| format!("Failed to rebuild the report of session {session_id}"))?;
+    let page = report::write_built(out, &report)?;
+    println!("\n{}", report::summary::text(&report));
+    // Absolute, so the line can be opened from wherever it is read.
+    let shown = |path: PathBuf| std::fs::canonicalize(&path).unwrap_or(path);
+    match page {
+        Some(page) => println!("report: {}", shown(page).display()),
+        None => println!(
+            "report: {} (no page: the measurements were withheld)",
+            shown(out.join("report.json")).display()
+        ),
+    }
+    Ok(())
+}
+
+/// The report as stored: the `analysis_results` row and the transcript rows.
+async fn stored_report(
+    pool: &PgPool,
+    session_id: Uuid,
+    language: Language,
+) -> anyhow::Result<report::Report> {
+    let row: serde_json::Value = sqlx::query_scalar(
         "select to_jsonb(r) - 'session_id' from public.analysis_results r where session_id = $1",
     )
     .bind(session_id)
     .fetch_one(pool)
-    .await?;
-    println!("{}", serde_json::to_string_pretty(&result)?);
-    Ok(())
+    .await
+    .context("Failed to read the session's result")?;
+    let segments: Vec<(i32, i32, i32, String, String)> = sqlx::query_as(
+        "select seq, start_ms, end_ms, speaker, text from public.transcript_segments
+          where session_id = $1 order by seq",
+    )
+    .bind(session_id)
+    .fetch_all(pool)
+    .await
+    .context("Failed to read the session's transcript")?;
+    let transcript = segments
+        .into_iter()
+        .map(|(seq, start_ms, end_ms, speaker, text)| StoredSegment {
+            seq,
+            start_ms: start_ms.into(),
+            end_ms: end_ms.into(),
+            speaker,
+            text,
+        })
+        .collect();
+    stored::report(&row, language, transcript)
 }

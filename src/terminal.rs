@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::domain::{Language, TranscriptSegment};
+use crate::pipeline::outcome::Judged;
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate};
 use crate::pipeline::{self, Deps, JobSpec, Outcome, Source};
 use crate::report::{self, ReportInput};
@@ -78,36 +79,30 @@ pub async fn analyze(
     write_report(&outcome, language, out)
 }
 
+/// Builds the report from the outcome and writes it; returns the page, or `report.json`
+/// when the measurements were withheld and there is no page.
 fn write_report(outcome: &Outcome, language: Language, out: &Path) -> anyhow::Result<PathBuf> {
     let segments: Vec<TranscriptSegment> = outcome
         .transcript
         .iter()
         .map(|row| row.segment.clone())
         .collect();
-    let Some(assessment) = &outcome.assessment else {
-        std::fs::create_dir_all(out)?;
-        let json = serde_json::to_string_pretty(&outcome.report)?;
-        std::fs::write(out.join("report.json"), json)?;
-        eprintln!(
-            "the measurements were withheld (low diarization confidence): report.json only, no report.html"
-        );
-        return Ok(out.join("report.json"));
+    let reason = outcome.report.provenance["judgement"]["reason"].as_str();
+    let judged = match (&outcome.assessment, reason) {
+        (Some(assessment), _) => Judged::Assessed(assessment),
+        (None, reason) => Judged::Withheld(reason.unwrap_or("low diarization confidence")),
     };
     let generated_at = chrono::Utc::now().to_rfc3339();
     let input = ReportInput {
         segments: &segments,
         language,
         metrics: &outcome.report.metrics,
-        assessment,
+        judged,
         pipeline_version: env!("CARGO_PKG_VERSION"),
         generated_at: &generated_at,
     };
-    let written = report::write(out, &input)?;
-    if let Some(reason) = &written.judgement.reason {
-        eprintln!("judgement {}: {reason}", written.judgement.status);
-        for problem in &written.judgement.reasons {
-            eprintln!("  - {problem}");
-        }
-    }
-    Ok(out.join("report.html"))
+    let report = report::json::build(&input);
+    let page = report::write_built(out, &report)?;
+    eprintln!("{}", report::summary::text(&report));
+    Ok(page.unwrap_or_else(|| out.join("report.json")))
 }

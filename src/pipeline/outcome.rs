@@ -58,6 +58,7 @@ pub struct Measurements<'a> {
 }
 
 /// The judgement side: an assessment, or why there is none.
+#[derive(Clone, Copy)]
 pub enum Judged<'a> {
     Assessed(&'a Assessment),
     Withheld(&'a str),
@@ -127,47 +128,42 @@ pub fn provenance(m: &Measurements, timings: &[StageTiming]) -> Value {
 }
 
 /// The stored row and the labelled transcript, from the measured part and the judgement.
+/// The row's sections, `metrics` and judgement status come from the same builder as
+/// `report.json`, withheld or not, so both have the one shape the schema describes.
 pub fn assemble(
     measured: &Measured,
     judged: Judged,
     timings: &[StageTiming],
 ) -> (AnalysisReport, Vec<TranscriptRow>) {
-    let metrics = measured.metrics.clone();
     let mut provenance = measured.provenance.clone();
     if let Some(all) = provenance["timings"].as_array_mut() {
         all.extend(timings.iter().map(|t| json!(t)));
     }
     let segments = &measured.segments;
-    let assessment = match judged {
-        Judged::Assessed(assessment) => assessment,
-        Judged::Withheld(reason) => {
-            provenance["judgement"] = json!({"status": "not_produced", "reason": reason});
-            let rows = segments
-                .iter()
-                .map(|s| TranscriptRow::unlabelled(s.clone()))
-                .collect();
-            return (
-                AnalysisReport {
-                    metrics,
-                    provenance,
-                    ..AnalysisReport::default()
-                },
-                rows,
-            );
-        }
-    };
     let generated_at = chrono::Utc::now().to_rfc3339();
     let input = ReportInput {
         segments,
         language: measured.language,
-        metrics: &metrics,
-        assessment,
+        metrics: &measured.metrics,
+        judged,
         pipeline_version: env!("CARGO_PKG_VERSION"),
         generated_at: &generated_at,
     };
     let built = report::json::build(&input);
-    provenance["assessment"] = json!(built.provenance);
     provenance["judgement"] = json!(built.judgement);
+    let Judged::Assessed(assessment) = judged else {
+        let rows = segments
+            .iter()
+            .map(|s| TranscriptRow::unlabelled(s.clone()))
+            .collect();
+        let row = AnalysisReport {
+            metrics: built.metrics,
+            provenance,
+            ..AnalysisReport::default()
+        };
+        return (row, rows);
+    };
+    provenance["assessment"] = json!(built.provenance);
     let rows = segments
         .iter()
         .map(|s| TranscriptRow {
@@ -178,7 +174,7 @@ pub fn assemble(
         })
         .collect();
     let row = AnalysisReport {
-        speaker_analysis: Some(to_json(&built.speaker_analysis)),
+        speaker_analysis: built.speaker_analysis.as_ref().map(to_json),
         coaching_skills: built.coaching_skills.as_ref().map(to_json),
         emotion_analysis: built.emotion_analysis.as_ref().map(to_json),
         conversation_events: Some(to_json(&built.conversation_events)),

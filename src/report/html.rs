@@ -5,33 +5,39 @@ use std::fmt::Write as _;
 
 use super::escape::esc;
 use super::i18n::{Texts, texts};
-use super::json::{Report, ReportInput};
+use super::json::Report;
+use super::page::Page;
 use super::{judged, measured_html};
 use crate::pipeline::assess::prompt::clock;
 
 const CSS: &str = include_str!("style.css");
 
-/// Renders the page.
-pub fn render(input: &ReportInput<'_>, report: &Report) -> String {
-    let t = texts(input.language);
+/// Renders the page from the report alone.
+///
+/// # Errors
+/// The measurements were withheld (there is nothing per speaker to draw) or `metrics` does
+/// not have the schema's shape.
+pub fn render(report: &Report) -> anyhow::Result<String> {
+    let page = Page::read(report)?;
+    let t = texts(page.language);
     let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>{}</title><style>{CSS}</style></head><body><main>",
         t.lang,
         esc(t.title)
     );
-    header(&mut out, input, report, t);
-    judged::render(&mut out, input, report, t);
-    measured_html::render(&mut out, input, report, t);
+    header(&mut out, &page, t);
+    judged::render(&mut out, report, t, page.language);
+    measured_html::render(&mut out, &page, t);
     provenance(&mut out, report, t);
     out.push_str("</main></body></html>\n");
-    out
+    Ok(out)
 }
 
 pub use crate::pipeline::assess::roles::display_label;
 
-fn header(out: &mut String, input: &ReportInput<'_>, report: &Report, t: &Texts) {
-    let a = input.assessment;
+fn header(out: &mut String, page: &Page<'_>, t: &Texts) {
+    let report = page.report;
     let model = report
         .provenance
         .llm_model
@@ -43,13 +49,13 @@ fn header(out: &mut String, input: &ReportInput<'_>, report: &Report, t: &Texts)
          <div><dt>{}</dt><dd>{}</dd></div><div><dt>{}</dt><dd>{}</dd></div><div><dt>{}</dt><dd>{}</dd></div></dl></header>",
         esc(t.title),
         esc(t.duration),
-        esc(clock(a.metrics.duration_s)),
+        esc(clock(page.duration_s())),
         esc(t.generated),
         esc(&report.provenance.generated_at),
         esc(t.model),
         esc(model)
     );
-    let sa = &report.speaker_analysis;
+    let sa = page.speakers;
     if sa.roles_certain {
         let _ = write!(
             out,

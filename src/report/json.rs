@@ -1,6 +1,15 @@
 //! `report.json`: the `analysis_results` row (DESIGN §3) plus metrics, provenance and the
 //! labelled transcript. Judgement sections are `null` when not produced, with
 //! `judgement.status` saying why: never default scores.
+//!
+//! `metrics` has one shape, the one stored in `analysis_results.metrics` and described by
+//! `report.schema.json`: the measuring stage's record per stage (`audio`, `audio_quality`,
+//! `diarization`, `speaking`, `transcription`, `lexical`), plus `conversation` (the typed
+//! [`MeasuredMetrics`] the assessment and the page read: talk shares, latencies, questions,
+//! classified overlaps, silences) and `roles`, both `null` when the measurements were
+//! withheld. The per-stage keys stay because stored rows and the app already read them;
+//! `conversation` is what DESIGN §7 asks `metrics` to hold and was missing, and it lets the
+//! page be rendered again from a stored row alone.
 
 use std::collections::BTreeMap;
 
@@ -9,18 +18,23 @@ use serde_json::Value;
 
 use crate::domain::{Language, TranscriptSegment};
 use crate::pipeline::assess::catalogue;
+use crate::pipeline::assess::inputs::MeasuredMetrics;
 use crate::pipeline::assess::measured::{self, ConversationEvent, SpeakerAnalysis};
 use crate::pipeline::assess::model::{CoachingSkills, Prescription};
+use crate::pipeline::assess::prompt::PROMPT_VERSION;
 use crate::pipeline::assess::usage::Usage;
 use crate::pipeline::assess::{Assessment, JudgementStatus};
+use crate::pipeline::outcome::Judged;
 
 /// Everything the report needs.
 pub struct ReportInput<'a> {
     pub segments: &'a [TranscriptSegment],
     pub language: Language,
-    /// The measuring stage's full JSON, stored as `metrics` unchanged (plus `roles`).
+    /// The measuring stage's JSON, stored as `metrics` unchanged (plus `conversation` and
+    /// `roles`).
     pub metrics: &'a Value,
-    pub assessment: &'a Assessment,
+    /// The assessment, or why the measurements were withheld.
+    pub judged: Judged<'a>,
     pub pipeline_version: &'a str,
     /// RFC 3339; passed in so a fixed input gives a fixed report.
     pub generated_at: &'a str,
@@ -28,7 +42,8 @@ pub struct ReportInput<'a> {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
-    pub speaker_analysis: SpeakerAnalysis,
+    /// `None` when the measurements were withheld (low diarization confidence).
+    pub speaker_analysis: Option<SpeakerAnalysis>,
     pub coaching_skills: Option<CoachingSkills>,
     /// Role label → split.
     pub emotion_analysis: Option<BTreeMap<String, EmotionSplit>>,
@@ -93,12 +108,18 @@ pub struct TranscriptLine {
 
 /// Builds the report.
 pub fn build(input: &ReportInput<'_>) -> Report {
-    let a = input.assessment;
+    match input.judged {
+        Judged::Assessed(a) => assessed(input, a),
+        Judged::Withheld(reason) => withheld(input, reason),
+    }
+}
+
+fn assessed(input: &ReportInput<'_>, a: &Assessment) -> Report {
     let lang = input.language;
     let judgement = a.judgement();
     let label = |s: usize| a.roles.label(s);
     Report {
-        speaker_analysis: measured::speaker_analysis(&a.metrics, &a.roles),
+        speaker_analysis: Some(measured::speaker_analysis(&a.metrics, &a.roles)),
         coaching_skills: judgement.map(|j| j.coaching_skills.clone()),
         emotion_analysis: judgement.map(|j| {
             let split = |e: &crate::pipeline::assess::model::SpeakerEmotion| EmotionSplit {
@@ -126,21 +147,48 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         }),
         prescriptions: judgement.map(|j| j.prescriptions.clone()),
         judgement: meta(&a.judgement),
-        metrics: metrics_with_roles(input.metrics, a),
-        provenance: provenance(input),
-        transcript: input
-            .segments
-            .iter()
-            .enumerate()
-            .map(|(i, s)| TranscriptLine {
-                segment: i + 1,
-                start: s.span.start,
-                end: s.span.end,
-                speaker: s.speaker.map(label),
-                text: s.text.clone(),
-            })
-            .collect(),
+        metrics: with_conversation(input.metrics, Some(a)),
+        provenance: provenance(input, Some(a)),
+        transcript: transcript(input.segments, &label),
     }
+}
+
+/// Without per-speaker numbers: nothing measured per speaker is shown, and the judgement
+/// status says why.
+fn withheld(input: &ReportInput<'_>, reason: &str) -> Report {
+    Report {
+        speaker_analysis: None,
+        coaching_skills: None,
+        emotion_analysis: None,
+        conversation_events: Vec::new(),
+        diagnosis: None,
+        prescriptions: None,
+        judgement: JudgementMeta {
+            status: "not_produced".to_owned(),
+            reason: Some(format!("the measurements were withheld: {reason}")),
+            reasons: Vec::new(),
+        },
+        metrics: with_conversation(input.metrics, None),
+        provenance: provenance(input, None),
+        transcript: transcript(input.segments, &|s| format!("speaker_{s}")),
+    }
+}
+
+fn transcript(
+    segments: &[TranscriptSegment],
+    label: &dyn Fn(usize) -> String,
+) -> Vec<TranscriptLine> {
+    segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| TranscriptLine {
+            segment: i + 1,
+            start: s.span.start,
+            end: s.span.end,
+            speaker: s.speaker.map(label),
+            text: s.text.clone(),
+        })
+        .collect()
 }
 
 fn meta(status: &JudgementStatus) -> JudgementMeta {
@@ -155,25 +203,43 @@ fn meta(status: &JudgementStatus) -> JudgementMeta {
     }
 }
 
-fn metrics_with_roles(raw: &Value, a: &Assessment) -> Value {
+/// The measuring stage's record with the typed view and the roles the report was built on.
+fn with_conversation(raw: &Value, a: Option<&Assessment>) -> Value {
     let mut metrics = raw.clone();
-    if let (Value::Object(map), Ok(roles)) = (&mut metrics, serde_json::to_value(&a.roles)) {
+    if let Value::Object(map) = &mut metrics {
+        let typed = |v: Result<Value, serde_json::Error>| v.unwrap_or(Value::Null);
+        let conversation = a.map_or(Value::Null, |a| typed(serde_json::to_value(&a.metrics)));
+        let roles = a.map_or(Value::Null, |a| typed(serde_json::to_value(&a.roles)));
+        map.insert("conversation".to_owned(), conversation);
         map.insert("roles".to_owned(), roles);
     }
     metrics
 }
 
-fn provenance(input: &ReportInput<'_>) -> Provenance {
-    let a = input.assessment;
+fn provenance(input: &ReportInput<'_>, a: Option<&Assessment>) -> Provenance {
+    let usage = a.and_then(|a| a.usage.clone());
     Provenance {
         pipeline_version: input.pipeline_version.to_owned(),
-        prompt_version: a.prompt_version.clone(),
+        prompt_version: a.map_or(PROMPT_VERSION, |a| &a.prompt_version).to_owned(),
         language: input.language,
-        llm_provider: a.usage.as_ref().map(|u| u.provider.clone()),
-        llm_model: a.usage.as_ref().map(|u| u.model.clone()),
-        context_plan: a.context_plan.clone(),
-        usage: a.usage.clone(),
+        llm_provider: usage.as_ref().map(|u| u.provider.clone()),
+        llm_model: usage.as_ref().map(|u| u.model.clone()),
+        context_plan: a.map_or("none", |a| &a.context_plan).to_owned(),
+        usage,
         generated_at: input.generated_at.to_owned(),
+    }
+}
+
+impl Report {
+    /// The typed view of `metrics.conversation`; `None` when the measurements were withheld.
+    ///
+    /// # Errors
+    /// When `metrics.conversation` is present but not a [`MeasuredMetrics`].
+    pub fn conversation(&self) -> Result<Option<MeasuredMetrics>, serde_json::Error> {
+        match self.metrics.get("conversation") {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => MeasuredMetrics::from_json(v).map(Some),
+        }
     }
 }
 

@@ -7,13 +7,13 @@ use std::fmt::Write as _;
 use super::escape::esc;
 use super::html::display_label;
 use super::i18n::{METRIC_DOCS, SESSION_METRIC_NAMES, Texts};
-use super::json::{Report, ReportInput};
+use super::json::Report;
 use crate::domain::Language;
+
 use crate::pipeline::assess::model::{Example, Skill};
 use crate::pipeline::assess::prompt::clock;
 
-pub fn render(out: &mut String, input: &ReportInput<'_>, report: &Report, t: &Texts) {
-    let lang = input.language;
+pub fn render(out: &mut String, report: &Report, t: &Texts, lang: Language) {
     diagnosis(out, report, t);
     skills(out, report, t, lang);
     emotions(out, report, t, lang);
@@ -143,8 +143,8 @@ fn example(out: &mut String, ex: &Example, report: &Report, lang: Language) {
 fn label_of(report: &Report, speaker: usize) -> String {
     let found = report
         .speaker_analysis
-        .speakers
         .iter()
+        .flat_map(|a| &a.speakers)
         .find(|s| s.speaker == speaker);
     found.map_or_else(
         || crate::domain::speaker_label(speaker),

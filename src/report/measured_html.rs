@@ -4,40 +4,24 @@
 use std::fmt::Write as _;
 
 use super::escape::esc;
-use super::html::display_label;
 use super::i18n::{METRIC_DOCS, Texts};
-use super::json::{Report, ReportInput};
+use super::json::Report;
+use super::page::Page;
 use super::palette::{colour, tint};
 use super::timeline;
 use crate::domain::Language;
 use crate::pipeline::assess::inputs::SpeakerMetrics;
 use crate::pipeline::assess::prompt::clock;
 
-pub fn render(out: &mut String, input: &ReportInput<'_>, report: &Report, t: &Texts) {
-    timeline_section(out, input, t);
-    metrics(out, input, report, t);
-    events(out, report, t);
-    transcript(out, input, t);
+pub fn render(out: &mut String, page: &Page<'_>, t: &Texts) {
+    timeline_section(out, page, t);
+    metrics(out, page, t);
+    events(out, page.report, t);
+    transcript(out, page, t);
 }
 
-fn name_of(input: &ReportInput<'_>, speaker: usize) -> String {
-    display_label(input.language, &input.assessment.roles.label(speaker))
-}
-
-fn lane_of(input: &ReportInput<'_>, speaker: usize) -> usize {
-    input
-        .assessment
-        .roles
-        .speakers
-        .iter()
-        .position(|s| *s == speaker)
-        .unwrap_or(speaker)
-}
-
-fn timeline_section(out: &mut String, input: &ReportInput<'_>, t: &Texts) {
-    let a = input.assessment;
-    let labels = |s: usize| name_of(input, s);
-    let svg = timeline::svg(input.segments, &a.metrics, &a.roles, &labels);
+fn timeline_section(out: &mut String, page: &Page<'_>, t: &Texts) {
+    let svg = timeline::svg(page);
     let _ = write!(
         out,
         "<section id=\"timeline\" class=\"card\"><h2>{}</h2>{svg}<p class=\"legend\"><span class=\"key interrupt\"></span>{} \
@@ -49,27 +33,27 @@ fn timeline_section(out: &mut String, input: &ReportInput<'_>, t: &Texts) {
     );
 }
 
-fn metrics(out: &mut String, input: &ReportInput<'_>, report: &Report, t: &Texts) {
-    let a = input.assessment;
-    let idx = usize::from(input.language != Language::Ja);
+fn metrics(out: &mut String, page: &Page<'_>, t: &Texts) {
+    let m = &page.conversation;
+    let idx = usize::from(page.language != Language::Ja);
     let _ = write!(
         out,
         "<section id=\"metrics\" class=\"card\"><h2>{}</h2><table class=\"metrics\"><thead><tr><th></th>",
         esc(t.metrics)
     );
-    for s in &a.metrics.speakers {
+    for s in &m.speakers {
         let _ = write!(
             out,
             "<th><span class=\"dot\" style=\"background:{}\"></span>{}</th>",
-            colour(lane_of(input, s.speaker)),
-            esc(name_of(input, s.speaker))
+            colour(page.lane_of(s.speaker)),
+            esc(page.name_of(s.speaker))
         );
     }
     out.push_str("<th class=\"explain\"></th></tr></thead><tbody>");
     for doc in METRIC_DOCS {
         let _ = write!(out, "<tr><th>{}</th>", esc(doc.name[idx]));
-        for s in &a.metrics.speakers {
-            let _ = write!(out, "<td>{}</td>", esc(value(doc.key, s, report)));
+        for s in &m.speakers {
+            let _ = write!(out, "<td>{}</td>", esc(value(doc.key, s, page)));
         }
         let _ = write!(
             out,
@@ -92,17 +76,17 @@ fn metrics(out: &mut String, input: &ReportInput<'_>, report: &Report, t: &Texts
     let _ = write!(
         out,
         "<p class=\"kpis\"><span><b>{:.2}</b> {}</span><span><b>{:.1}</b> {}</span></p></section>",
-        a.metrics.gini_coefficient,
+        m.gini_coefficient,
         esc(gini),
-        a.metrics.interactivity_per_min,
+        m.interactivity_per_min,
         esc(inter)
     );
 }
 
-fn value(key: &str, s: &SpeakerMetrics, report: &Report) -> String {
+fn value(key: &str, s: &SpeakerMetrics, page: &Page<'_>) -> String {
     let secs = |v: f64| format!("{v:.1} s");
-    let entry = report
-        .speaker_analysis
+    let entry = page
+        .speakers
         .speakers
         .iter()
         .find(|e| e.speaker == s.speaker);
@@ -150,18 +134,19 @@ fn events(out: &mut String, report: &Report, t: &Texts) {
     out.push_str("</ul></section>");
 }
 
-fn transcript(out: &mut String, input: &ReportInput<'_>, t: &Texts) {
+fn transcript(out: &mut String, page: &Page<'_>, t: &Texts) {
     let _ = write!(
         out,
         "<section id=\"transcript\" class=\"card\"><h2>{}</h2><ol class=\"transcript\">",
         esc(t.transcript)
     );
-    for (i, seg) in input.segments.iter().enumerate() {
-        let (who, fg, bg) = match seg.speaker {
+    for line in &page.report.transcript {
+        let speaker = line.speaker.as_deref().and_then(|l| page.speaker_of(l));
+        let (who, fg, bg) = match speaker {
             Some(s) => (
-                name_of(input, s),
-                colour(lane_of(input, s)),
-                tint(lane_of(input, s)),
+                page.name_of(s),
+                colour(page.lane_of(s)),
+                tint(page.lane_of(s)),
             ),
             None => (t.unknown.to_owned(), "#777", "#f4f4f4"),
         };
@@ -169,10 +154,10 @@ fn transcript(out: &mut String, input: &ReportInput<'_>, t: &Texts) {
             out,
             "<li id=\"seg-{n}\" style=\"background:{bg};border-left-color:{fg}\"><a class=\"num\" href=\"#seg-{n}\">#{n}</a>\
              <span class=\"time\">{}</span><span class=\"who\" style=\"color:{fg}\">{}</span><span class=\"text\">{}</span></li>",
-            esc(clock(seg.span.start)),
+            esc(clock(line.start)),
             esc(who),
-            esc(&seg.text),
-            n = i + 1
+            esc(&line.text),
+            n = line.segment
         );
     }
     out.push_str("</ol></section>");

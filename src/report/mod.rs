@@ -9,25 +9,44 @@ pub mod i18n;
 pub mod json;
 mod judged;
 mod measured_html;
+pub mod page;
 pub mod palette;
+pub mod stored;
+pub mod summary;
 pub mod timeline;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
 pub use json::{Report, ReportInput};
 
-/// Writes `report.json` and `report.html` into `dir` (created if missing).
+/// Builds the report and writes it into `dir` (see [`write_built`]).
 ///
 /// # Errors
-/// When the directory or a file cannot be written.
+/// As [`write_built`].
 pub fn write(dir: &Path, input: &ReportInput<'_>) -> anyhow::Result<Report> {
-    std::fs::create_dir_all(dir).with_context(|| format!("Failed to create {}", dir.display()))?;
     let report = json::build(input);
-    let text = serde_json::to_string_pretty(&report).context("Failed to serialise report.json")?;
-    std::fs::write(dir.join("report.json"), text).context("Failed to write report.json")?;
-    std::fs::write(dir.join("report.html"), html::render(input, &report))
-        .context("Failed to write report.html")?;
+    write_built(dir, &report)?;
     Ok(report)
+}
+
+/// Writes `report.json`, and `report.html` when there are per-speaker measurements to draw,
+/// into `dir` (created if missing). Returns the page's path, if one was written.
+///
+/// # Errors
+/// When the directory or a file cannot be written, or the page cannot be drawn from
+/// measurements that are present.
+pub fn write_built(dir: &Path, report: &Report) -> anyhow::Result<Option<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("Failed to create {}", dir.display()))?;
+    let text = serde_json::to_string_pretty(report).context("Failed to serialise report.json")?;
+    let json = dir.join("report.json");
+    std::fs::write(&json, text).with_context(|| format!("Failed to write {}", json.display()))?;
+    if report.speaker_analysis.is_none() {
+        return Ok(None);
+    }
+    let page = dir.join("report.html");
+    std::fs::write(&page, html::render(report)?)
+        .with_context(|| format!("Failed to write {}", page.display()))?;
+    Ok(Some(page))
 }

@@ -9,12 +9,13 @@ use crate::common::*;
 use crate::prereq;
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use serde_json::Value;
+use serde_json::{Value, json};
 use vibeinsight::clients::llm::{
     LlmError, LlmProvider, LlmRequest, LlmResponse, TokenUsage, Written,
 };
 use vibeinsight::domain::{Language, TranscriptSegment};
 use vibeinsight::pipeline::assess::Assessment;
+use vibeinsight::pipeline::outcome::Judged;
 use vibeinsight::report::{self, ReportInput};
 
 /// An in-process provider with a fixed answer: the report test is about rendering.
@@ -66,18 +67,42 @@ async fn produced(segs: &[TranscriptSegment]) -> Assessment {
     build(Some(&Fixed(valid_answer().to_string())), segs, Language::Ja).await
 }
 
+/// The measuring stage's record for `segs`, in the stored shape; the turns are the segments.
+fn stage_record(segs: &[TranscriptSegment]) -> Value {
+    let turns: Vec<Value> = segs
+        .iter()
+        .map(|s| json!({"speaker": format!("speaker_{}", s.speaker.unwrap()), "start": s.span.start, "end": s.span.end}))
+        .collect();
+    let measured = |value: Value| json!({"value": value, "confidence": 0.97, "withheld": null});
+    json!({
+        "audio": {"duration_secs": 93.0, "channels": 1, "sample_rate": 48000, "codec": "opus", "bytes": 700_000,
+                  "truncated": false, "skipped_packets": 0, "analysis_rate": 16000,
+                  "analysis_samples": 1_488_000, "dual_channel_kept": false},
+        "audio_quality": {"audio_quality": {"duration_s": 93.0, "integrated_lufs": -23.0, "true_peak_dbtp": -3.0, "snr_db": 30.0},
+                          "warnings": [], "speech_seconds": 86.9, "speech_regions": 13},
+        "diarization": {"mode": "Neural", "num_speakers": 2, "confidence": 0.97, "turns": turns,
+                        "overlaps": [{"start": 26.0, "end": 26.3}]},
+        "speaking": {"speakers": measured(json!([])), "gini_coefficient": measured(json!(0.08)),
+                     "switches_per_minute": measured(json!(8.4)), "response_latency": measured(json!({})),
+                     "overlaps": measured(json!([])), "silences": measured(json!([]))},
+        "transcription": {"model": "whisper-1"},
+        "lexical": {"language": "ja", "speakers": {}},
+        "extra_key_from_measure_stage": {"kept": true}
+    })
+}
+
 fn write(
     dir: &Path,
     segs: &[TranscriptSegment],
     a: &Assessment,
     lang: Language,
 ) -> (Value, String) {
-    let metrics = metrics();
+    let metrics = stage_record(segs);
     let input = ReportInput {
         segments: segs,
         language: lang,
         metrics: &metrics,
-        assessment: a,
+        judged: Judged::Assessed(a),
         pipeline_version: "0.1.0",
         generated_at: "2025-06-01T10:00:00Z",
     };
@@ -125,6 +150,10 @@ async fn produced_report_matches_schema_and_links_examples() {
         "metrics stored whole"
     );
     assert!(json["metrics"]["roles"]["confidence"].as_f64().unwrap() >= 0.65);
+    assert_eq!(
+        json["metrics"]["conversation"]["interactivity_per_min"],
+        8.4
+    );
     assert_eq!(json["provenance"]["usage"]["input_tokens"], 2100);
 
     assert!(
@@ -149,6 +178,22 @@ async fn produced_report_matches_schema_and_links_examples() {
         "self-contained"
     );
     assert!(html.contains("class=\"interrupt\"") && html.contains("class=\"silence\""));
+    let bars: Vec<&str> = html
+        .split("<rect class=\"turn\"")
+        .skip(1)
+        .map(|bar| bar.split("</rect>").next().unwrap())
+        .collect();
+    assert_eq!(bars.len(), segs.len(), "a bar per diarization turn");
+    let summary = report::summary::text(&serde_json::from_value(json.clone()).unwrap());
+    assert!(
+        summary.contains("Judgement: produced (style ") && summary.contains("empathy 4"),
+        "{summary}"
+    );
+    assert!(
+        bars.iter()
+            .any(|bar| bar.contains("<title>") && bar.contains("&lt;script&gt;alert")),
+        "the transcript's text is on the bar's hover, escaped"
+    );
 }
 
 #[tokio::test]
@@ -223,11 +268,12 @@ async fn ambiguous_evidence_leaves_roles_uncertain() {
         "{:?}",
         a.roles
     );
+    let record = stage_record(&segs);
     let rin = ReportInput {
         segments: &segs,
         language: Language::Ja,
-        metrics: &metrics,
-        assessment: &a,
+        metrics: &record,
+        judged: Judged::Assessed(&a),
         pipeline_version: "0.1.0",
         generated_at: "t",
     };
@@ -246,6 +292,36 @@ async fn ambiguous_evidence_leaves_roles_uncertain() {
         "speaker_0"
     );
     assert!(html.contains("id=\"roles-uncertain\""));
+}
+
+#[test]
+fn withheld_measurements_give_a_valid_report_without_a_page() {
+    let segs = segments();
+    let record = stage_record(&segs);
+    let input = ReportInput {
+        segments: &segs,
+        language: Language::En,
+        metrics: &record,
+        judged: Judged::Withheld("one voice declared as two"),
+        pipeline_version: "0.1.0",
+        generated_at: "t",
+    };
+    let dir = out_dir("report_withheld");
+    let _ = std::fs::remove_dir_all(&dir);
+    let built = report::write(&dir, &input).unwrap();
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_schema_valid(&json);
+    assert!(json["speaker_analysis"].is_null() && json["metrics"]["conversation"].is_null());
+    assert!(
+        json["judgement"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("one voice declared as two")
+    );
+    assert!(!dir.join("report.html").exists(), "no per-speaker page");
+    let summary = report::summary::text(&built);
+    assert!(summary.contains("Speakers: not measured"), "{summary}");
 }
 
 fn chromium() -> Option<&'static str> {

@@ -14,6 +14,7 @@ mod neural_diarization;
 mod ops;
 #[path = "../support/prereq.rs"]
 mod prereq;
+mod report_output;
 mod retention;
 mod rls;
 mod s3;
