@@ -52,6 +52,7 @@ use vibeinsight::pipeline::assess::inputs::MeasuredMetrics;
 use vibeinsight::pipeline::assess::{
     AssessInput, AssessOptions, OnOutage, assess, prompt, roles, validate,
 };
+use vibeinsight::pipeline::outcome::Judged;
 use vibeinsight::pipeline::progress::{ProgressSink, ProgressUpdate};
 use vibeinsight::pipeline::{Deps, JobSpec, Outcome, Source, analyze_file};
 use vibeinsight::storage::Storage;
@@ -247,7 +248,7 @@ async fn analyze(deps: &Deps, path: &Path, language: Language) -> anyhow::Result
 
 impl CachedInput {
     fn new(rec: &Recording, path: &Path, deps: &Deps, outcome: Outcome) -> Self {
-        let d = &outcome.report.metrics["diarization"];
+        let d = &outcome.measured.metrics["diarization"];
         let diarization = serde_json::json!({
             "mode": d["mode"], "num_speakers": d["num_speakers"], "confidence": d["confidence"],
         });
@@ -257,9 +258,10 @@ impl CachedInput {
                 serde_json::to_value(&a.metrics).unwrap_or(Value::Null),
             ),
             None => {
-                let reason = outcome.report.provenance["judgement"]["reason"]
-                    .as_str()
-                    .unwrap_or("measurements withheld");
+                let reason = match outcome.judged() {
+                    Judged::Withheld(reason) => reason,
+                    Judged::Assessed(_) => "measurements withheld",
+                };
                 (Some(reason.to_owned()), Value::Null)
             }
         };
@@ -274,7 +276,7 @@ impl CachedInput {
                 .map_or_else(|| "none".to_owned(), |p| p.model().to_owned()),
             withheld,
             diarization,
-            segments: outcome.transcript.into_iter().map(|r| r.segment).collect(),
+            segments: outcome.measured.segments,
             metrics,
         }
     }

@@ -8,11 +8,10 @@ use anyhow::Context;
 use uuid::Uuid;
 
 use crate::config::Settings;
-use crate::domain::{Language, TranscriptSegment};
-use crate::pipeline::outcome::Judged;
+use crate::domain::Language;
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate};
 use crate::pipeline::{self, Deps, JobSpec, Outcome, Source};
-use crate::report::{self, ReportInput};
+use crate::report;
 use crate::storage::Storage;
 
 /// Draws one bar per update on stderr, in the session's language.
@@ -76,32 +75,13 @@ pub async fn analyze(
     let outcome = pipeline::analyze_file(&source, &job, &deps, &progress)
         .await
         .map_err(|err| anyhow::anyhow!("{err}"))?;
-    write_report(&outcome, language, out)
+    write_report(&outcome, out)
 }
 
-/// Builds the report from the outcome and writes it; returns the page, or `report.json`
-/// when the measurements were withheld and there is no page.
-fn write_report(outcome: &Outcome, language: Language, out: &Path) -> anyhow::Result<PathBuf> {
-    let segments: Vec<TranscriptSegment> = outcome
-        .transcript
-        .iter()
-        .map(|row| row.segment.clone())
-        .collect();
-    let reason = outcome.report.provenance["judgement"]["reason"].as_str();
-    let judged = match (&outcome.assessment, reason) {
-        (Some(assessment), _) => Judged::Assessed(assessment),
-        (None, reason) => Judged::Withheld(reason.unwrap_or("low diarization confidence")),
-    };
-    let generated_at = chrono::Utc::now().to_rfc3339();
-    let input = ReportInput {
-        segments: &segments,
-        language,
-        metrics: &outcome.report.metrics,
-        judged,
-        pipeline_version: env!("CARGO_PKG_VERSION"),
-        generated_at: &generated_at,
-    };
-    let report = report::json::build(&input);
+/// Builds the report from the outcome (once: the same builder fills the stored row) and
+/// writes it; returns the page, or `report.json` when there is no page.
+fn write_report(outcome: &Outcome, out: &Path) -> anyhow::Result<PathBuf> {
+    let report = report::row::built(outcome).report;
     let page = report::write_built(out, &report)?;
     eprintln!("{}", report::summary::text(&report));
     Ok(page.unwrap_or_else(|| out.join("report.json")))

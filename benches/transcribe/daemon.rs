@@ -54,5 +54,5 @@ pub async fn transcript(
     let outcome = analyze_file(&source, &job, &deps, &Quiet)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(outcome.transcript.into_iter().map(|r| r.segment).collect())
+    Ok(outcome.measured.segments)
 }

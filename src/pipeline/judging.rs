@@ -5,7 +5,6 @@
 use crate::error::{JobError, Origin};
 use crate::pipeline::assess::{self, AssessInput, Assessment, JudgementStatus, OnOutage};
 use crate::pipeline::checkpoint::{Assessable, Measured};
-use crate::pipeline::outcome::{self, Judged};
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage, WritingBar};
 use crate::pipeline::stopwatch::{StageTiming, Stopwatch};
 use crate::pipeline::usage::{ProviderUsage, llm_usage};
@@ -63,20 +62,17 @@ fn finish(
     assessment: Option<Assessment>,
     timings: Vec<StageTiming>,
 ) -> Outcome {
-    let judged = match (&assessment, &measured.assessable) {
-        (Some(assessment), _) => Judged::Assessed(assessment),
-        (None, Assessable::Withheld(reason)) => Judged::Withheld(reason),
-        (None, Assessable::Metrics(_)) => Judged::Withheld("no assessment"),
-    };
-    let (report, transcript) = outcome::assemble(measured, judged, &timings);
+    let mut measured = measured.clone();
+    if let Some(all) = measured.provenance["timings"].as_array_mut() {
+        all.extend(timings.iter().map(|t| serde_json::json!(t)));
+    }
     let provider_usage = llm_usage(assessment.as_ref(), &timings);
     Outcome {
-        report,
-        transcript,
-        assessment,
-        timings,
         audio_seconds: measured.audio_seconds,
         bytes: measured.bytes,
+        measured,
+        assessment,
+        timings,
         provider_usage,
     }
 }

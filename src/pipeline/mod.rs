@@ -43,11 +43,11 @@ use crate::clients::llm::LlmProvider;
 use crate::domain::Language;
 use crate::error::JobError;
 use crate::pipeline::assess::{AssessOptions, Assessment, OnOutage};
-use crate::pipeline::checkpoint::{Checkpoints, Kept, Measured};
+use crate::pipeline::checkpoint::{Assessable, Checkpoints, Kept, Measured};
 use crate::pipeline::decode::DecodeLimits;
 pub use crate::pipeline::judging::{judge, unjudged};
 pub use crate::pipeline::measuring::{MeasuredRun, measure};
-use crate::pipeline::outcome::{AnalysisReport, TranscriptRow};
+use crate::pipeline::outcome::Judged;
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage};
 use crate::pipeline::stopwatch::{StageTiming, Stopwatch};
 use crate::pipeline::transcript::Transcriber;
@@ -81,11 +81,12 @@ pub struct Source {
     pub bytes: u64,
 }
 
+/// What a job produced: the measured part (its provenance including the judgement's
+/// timings) and the judgement; `report::row` turns it into the stored rows and the report.
 #[derive(Debug)]
 pub struct Outcome {
-    pub report: AnalysisReport,
-    pub transcript: Vec<TranscriptRow>,
-    /// For rendering `report.html`; `None` when the measurements were withheld.
+    pub measured: Measured,
+    /// `None` when the measurements were withheld.
     pub assessment: Option<Assessment>,
     pub timings: Vec<StageTiming>,
     pub audio_seconds: f64,
@@ -148,4 +149,15 @@ pub async fn analyze_file(
     let run = measure(source, job, deps, progress, watch, Kept::none()).await?;
     let outcome = judge(&run.measured, deps, progress, OnOutage::Settle).await?;
     Ok(outcome.after(run.timings, run.paid))
+}
+
+impl Outcome {
+    /// The judgement side: the assessment, or why there is none.
+    pub fn judged(&self) -> Judged<'_> {
+        match (&self.assessment, &self.measured.assessable) {
+            (Some(assessment), _) => Judged::Assessed(assessment),
+            (None, Assessable::Withheld(reason)) => Judged::Withheld(reason),
+            (None, Assessable::Metrics(_)) => Judged::Withheld("no assessment"),
+        }
+    }
 }

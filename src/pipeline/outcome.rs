@@ -7,14 +7,12 @@ use serde_json::{Value, json};
 
 use crate::domain::{ANALYSIS_RATE, TranscriptSegment};
 use crate::pipeline::assess::Assessment;
-use crate::pipeline::checkpoint::Measured;
 use crate::pipeline::decode::AudioInfo;
 use crate::pipeline::diarize::{Diarization, Mode};
 use crate::pipeline::measure::SpeakingMetrics;
 use crate::pipeline::quality::Preprocessed;
 use crate::pipeline::stopwatch::StageTiming;
 use crate::pipeline::transcript::Transcript;
-use crate::report::{self, ReportInput};
 
 /// A transcript segment with the label stored in `transcript_segments.speaker`: `coach` /
 /// `client` when roles are known, `speaker_N` otherwise.
@@ -125,68 +123,4 @@ pub fn provenance(m: &Measurements, timings: &[StageTiming]) -> Value {
         "usage": { "stt": m.transcript.map(|t| &t.summary.usage) },
         "timings": timings,
     })
-}
-
-/// The stored row and the labelled transcript, from the measured part and the judgement.
-/// The row's sections, `metrics` and judgement status come from the same builder as
-/// `report.json`, withheld or not, so both have the one shape the schema describes.
-pub fn assemble(
-    measured: &Measured,
-    judged: Judged,
-    timings: &[StageTiming],
-) -> (AnalysisReport, Vec<TranscriptRow>) {
-    let mut provenance = measured.provenance.clone();
-    if let Some(all) = provenance["timings"].as_array_mut() {
-        all.extend(timings.iter().map(|t| json!(t)));
-    }
-    let segments = &measured.segments;
-    let generated_at = chrono::Utc::now().to_rfc3339();
-    let input = ReportInput {
-        segments,
-        language: measured.language,
-        metrics: &measured.metrics,
-        judged,
-        pipeline_version: env!("CARGO_PKG_VERSION"),
-        generated_at: &generated_at,
-    };
-    let built = report::json::build(&input);
-    provenance["judgement"] = json!(built.judgement);
-    let Judged::Assessed(assessment) = judged else {
-        let rows = segments
-            .iter()
-            .map(|s| TranscriptRow::unlabelled(s.clone()))
-            .collect();
-        let row = AnalysisReport {
-            metrics: built.metrics,
-            provenance,
-            ..AnalysisReport::default()
-        };
-        return (row, rows);
-    };
-    provenance["assessment"] = json!(built.provenance);
-    let rows = segments
-        .iter()
-        .map(|s| TranscriptRow {
-            speaker: s
-                .speaker
-                .map_or_else(|| "unknown".to_owned(), |n| assessment.roles.label(n)),
-            segment: s.clone(),
-        })
-        .collect();
-    let row = AnalysisReport {
-        speaker_analysis: built.speaker_analysis.as_ref().map(to_json),
-        coaching_skills: built.coaching_skills.as_ref().map(to_json),
-        emotion_analysis: built.emotion_analysis.as_ref().map(to_json),
-        conversation_events: Some(to_json(&built.conversation_events)),
-        diagnosis: built.diagnosis.as_ref().map(to_json),
-        prescriptions: built.prescriptions.as_ref().map(to_json),
-        metrics: built.metrics,
-        provenance,
-    };
-    (row, rows)
-}
-
-/// The report's sections are plain structs of strings and numbers: serialising cannot fail.
-fn to_json<T: serde::Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
 }

@@ -11,6 +11,7 @@ mod judged;
 mod measured_html;
 pub mod page;
 pub mod palette;
+pub mod row;
 pub mod stored;
 pub mod summary;
 pub mod timeline;

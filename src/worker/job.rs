@@ -31,6 +31,7 @@ use crate::pipeline::assess::{JudgementStatus, OnOutage};
 use crate::pipeline::checkpoint::{self, Measured};
 use crate::pipeline::progress::{ProgressUpdate, Stage};
 use crate::pipeline::{self, Deps, JobSpec, Outcome};
+use crate::report;
 use crate::store::checkpoints::{self, SessionCheckpoints};
 use crate::store::progress::{self as progress_store, ProgressWriter};
 use crate::store::results;
@@ -334,7 +335,8 @@ async fn save_and_ack(
         return Ok(JobOutcome::LeaseLost);
     }
     if save {
-        results::save(&mut tx, session.id, &outcome.report, &outcome.transcript)
+        let built = report::row::built(outcome);
+        results::save(&mut tx, session.id, &built.row, &built.transcript)
             .await
             .context("Failed to save results")?;
         checkpoints::discard_superseded(&mut tx, session.id, checkpoint::MEASURED).await?;
@@ -467,9 +469,10 @@ fn record_outcome_metrics(ctx: &JobContext, outcome: &Outcome) {
         );
     }
     for confidence in outcome
-        .transcript
+        .measured
+        .segments
         .iter()
-        .filter_map(|row| row.segment.confidence)
+        .filter_map(|segment| segment.confidence)
     {
         ctx.metrics.transcript_confidence(confidence);
     }
