@@ -6,6 +6,9 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 # Where the tests create their databases, when DATABASE_URL's server does not answer.
 local_pg_port := "54329"
 
+# The project-owned cluster whose PostgreSQL offers pgmq 1.4.4 as an extension (`just pgmq14`).
+pgmq14_port := "54331"
+
 default:
     @just --list
 
@@ -34,6 +37,57 @@ db:
     as_pg "'$bin/pg_ctl' -D '$data' -l '$data/server.log' -w -o '-p {{local_pg_port}} -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300' start >/dev/null"
     echo "db: started a local cluster in $data on port {{local_pg_port}}" >&2
     echo "$url"
+
+# A second, project-owned cluster whose PostgreSQL offers the pgmq 1.4.4 EXTENSION (what hosted
+# Supabase runs), so `migrate` there creates the extension while every other database keeps
+# getting the SQL the crate embeds. The system's PostgreSQL is copied under var/pgmq14 (its
+# binaries find share/ and lib/ relative to bin/) and the vendored extension files are added to
+# that copy's share dir only. Prints the admin URL; prints nothing, saying why on stderr, when
+# ../shared/vendor/pgmq-1.4.4 is absent (the 1.4.4 suite is then SKIPPED).
+pgmq14:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    vendor="${VIBEINSIGHT_PGMQ14_VENDOR:-$PWD/../shared/vendor/pgmq-1.4.4}"
+    url="postgres://postgres@127.0.0.1:{{pgmq14_port}}/postgres"
+    if [ ! -f "$vendor/pgmq--1.4.4.sql" ]; then
+      echo "pgmq14: SKIPPED: $vendor has no pgmq 1.4.4 extension files" >&2; exit 0
+    fi
+    answers() { psql "$url" -Atqc 'select 1' >/dev/null 2>&1; }
+    if answers; then echo "$url"; exit 0; fi
+    just db >/dev/null   # installs the distribution's PostgreSQL when the machine has none
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+    major=$(basename "$(dirname "$bin")")
+    share=$("$bin/pg_config" --sharedir 2>/dev/null || echo "/usr/share/postgresql/$major")
+    root="$PWD/var/pgmq14"; data="$root/data"
+    # Same relative layout as the system's: bin/../lib and bin/../../../../share/postgresql/N.
+    mkdir -p "$root/usr/lib/postgresql/$major" "$root/usr/share/postgresql"
+    rm -rf "$root/usr/lib/postgresql/$major/bin"
+    cp -a "$bin" "$root/usr/lib/postgresql/$major/bin"
+    ln -sfn "$(dirname "$bin")/lib" "$root/usr/lib/postgresql/$major/lib"
+    rm -rf "$root/usr/share/postgresql/$major"
+    cp -a "$share" "$root/usr/share/postgresql/$major"
+    ext="$root/usr/share/postgresql/$major/extension"
+    # No C library in 1.4.4: the control file's module_pathname must go (see the vendor README).
+    sed 's/^module_pathname.*//' "$vendor/pgmq.control" >"$ext/pgmq.control"
+    cp "$vendor/pgmq--1.4.4.sql" "$ext/"
+    own="$root/usr/lib/postgresql/$major/bin"
+    as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
+    if [ "$(id -u)" = 0 ]; then chown -R postgres "$root"; fi
+    if [ ! -f "$data/PG_VERSION" ]; then
+      as_pg "'$own/initdb' -D '$data' -U postgres --auth=trust -E UTF8 >/dev/null"
+    fi
+    as_pg "'$own/pg_ctl' -D '$data' -l '$root/server.log' -w -o '-p {{pgmq14_port}} -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=200' start >/dev/null"
+    version=$(psql "$url" -Atqc "select default_version from pg_available_extensions where name = 'pgmq'")
+    [ "$version" = 1.4.4 ] || { echo "pgmq14: the cluster offers pgmq '$version', not 1.4.4" >&2; exit 1; }
+    echo "pgmq14: started the pgmq 1.4.4 cluster in $root on port {{pgmq14_port}}" >&2
+    echo "$url"
+
+# Stops the cluster `just pgmq14` started (only that one, by its data directory).
+pgmq14-stop:
+    #!/usr/bin/env bash
+    data="$PWD/var/pgmq14/data"
+    [ -f "$data/postmaster.pid" ] || exit 0
+    if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "'$PWD/var/pgmq14/usr/lib/postgresql/'*/bin/pg_ctl -D '$data' -m fast stop"; else var/pgmq14/usr/lib/postgresql/*/bin/pg_ctl -D "$data" -m fast stop; fi
 
 # Start a real S3-compatible server for the tests (moto's, from PyPI) unless one answers.
 s3:

@@ -10,6 +10,7 @@ mod helpers;
 mod judgement;
 mod lifecycle;
 mod logs;
+mod migrations;
 mod neural_diarization;
 mod ops;
 mod retention;
