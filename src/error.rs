@@ -176,6 +176,73 @@ impl Failure {
     }
 }
 
+/// The stable codes stored in `sessions.error_code` (and `processing_status.error_code`, the
+/// `error` event's `detail.error_code`): what the app branches on, whatever language the
+/// prose in `sessions.error` is in. The migration's check constraint lists the same set.
+pub const ERROR_CODES: [&str; 13] = [
+    "audio_unsupported",
+    "audio_corrupt",
+    "audio_empty",
+    "audio_too_long",
+    "recording_not_found",
+    "recording_too_large",
+    "access_denied",
+    "provider_auth",
+    "provider_quota",
+    "timed_out",
+    "attempts_exhausted",
+    "invalid_request",
+    "internal",
+];
+
+/// How an attempt that ran out of time begins its reason, so exhausted attempts whose last
+/// cause was the deadline are told apart (`timed_out`) from other outages.
+pub const TIMED_OUT: &str = "timed out after";
+
+impl Failure {
+    /// This failure's stable code, one of [`ERROR_CODES`].
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::MalformedMessage(_)
+            | Failure::SessionMissing(_)
+            | Failure::InvalidAudioPath { .. }
+            | Failure::StorageRejected(_) => "invalid_request",
+            Failure::ObjectMissing(_) => "recording_not_found",
+            Failure::ObjectEmpty(_) => "audio_empty",
+            Failure::ObjectTooLarge { .. } => "recording_too_large",
+            Failure::AccessDenied(_) => "access_denied",
+            Failure::Internal(_) => "internal",
+            Failure::Audio(audio) => audio_code(audio),
+            Failure::Transcription(reason) | Failure::Assessment(reason) => provider_code(reason),
+            Failure::AttemptsExhausted { last, .. } if last.starts_with(TIMED_OUT) => "timed_out",
+            Failure::AttemptsExhausted { .. } => "attempts_exhausted",
+        }
+    }
+}
+
+fn audio_code(audio: &AudioError) -> &'static str {
+    match audio {
+        AudioError::Empty => "audio_empty",
+        AudioError::Unsupported(_) | AudioError::NoAudioTrack => "audio_unsupported",
+        AudioError::Corrupt(_) | AudioError::Truncated | AudioError::Io(_) => "audio_corrupt",
+        AudioError::TooLong { .. } => "audio_too_long",
+        AudioError::Scratch(_) => "internal",
+    }
+}
+
+/// A provider's permanent refusal reaches us as its client's error text (the pipeline keeps
+/// providers' error types to itself); the clients word credentials and quota refusals as the
+/// tests below pin, anything else the provider refused is a request it will never accept.
+fn provider_code(reason: &str) -> &'static str {
+    if reason.contains("HTTP 401") || reason.contains("HTTP 403") {
+        "provider_auth"
+    } else if reason.contains("quota") || reason.contains("HTTP 402") {
+        "provider_quota"
+    } else {
+        "invalid_request"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +269,92 @@ mod tests {
         match scratch {
             JobError::Transient { reason, .. } => assert!(reason.contains("No space left")),
             other => panic!("{other:?}"),
+        }
+    }
+    #[test]
+    fn every_failure_has_a_documented_code() {
+        use crate::clients::openai_stt::SttError;
+        let stt = |err: SttError| Failure::Transcription(err.to_string());
+        let cases = [
+            (
+                Failure::Audio(AudioError::Corrupt("x".into())),
+                "audio_corrupt",
+            ),
+            (
+                Failure::Audio(AudioError::Unsupported("x".into())),
+                "audio_unsupported",
+            ),
+            (
+                Failure::Audio(AudioError::NoAudioTrack),
+                "audio_unsupported",
+            ),
+            (Failure::Audio(AudioError::Empty), "audio_empty"),
+            (
+                Failure::Audio(AudioError::TooLong {
+                    secs: 9e4,
+                    max_secs: 14400,
+                }),
+                "audio_too_long",
+            ),
+            (Failure::ObjectMissing("k".into()), "recording_not_found"),
+            (
+                Failure::ObjectTooLarge { bytes: 2, max: 1 },
+                "recording_too_large",
+            ),
+            (Failure::AccessDenied("k".into()), "access_denied"),
+            (stt(SttError::InvalidApiKey), "provider_auth"),
+            (
+                stt(SttError::Rejected {
+                    status: 403,
+                    message: "no".into(),
+                }),
+                "provider_auth",
+            ),
+            (
+                stt(SttError::QuotaExhausted {
+                    message: "billing".into(),
+                }),
+                "provider_quota",
+            ),
+            (
+                stt(SttError::Rejected {
+                    status: 400,
+                    message: "bad".into(),
+                }),
+                "invalid_request",
+            ),
+            (Failure::MalformedMessage("x".into()), "invalid_request"),
+            (Failure::Internal("bug".into()), "internal"),
+            (
+                Failure::AttemptsExhausted {
+                    attempts: 5,
+                    last: format!("{TIMED_OUT} 900 s in stage transcribing"),
+                },
+                "timed_out",
+            ),
+            (
+                Failure::AttemptsExhausted {
+                    attempts: 5,
+                    last: "HTTP 503".into(),
+                },
+                "attempts_exhausted",
+            ),
+        ];
+        for (failure, code) in cases {
+            assert_eq!(failure.code(), code, "{failure}");
+            assert!(ERROR_CODES.contains(&failure.code()));
+        }
+    }
+
+    #[test]
+    fn the_codes_are_the_ones_the_database_accepts() {
+        let migration = include_str!("../migrations/20261206000011_error_codes.sql");
+        let constraint = migration.split("sessions_error_code_check").nth(1).unwrap();
+        let constraint = &constraint[..constraint.find(";").unwrap()];
+        let listed = constraint.matches('\'').count() / 2;
+        assert_eq!(listed, ERROR_CODES.len());
+        for code in ERROR_CODES {
+            assert!(constraint.contains(&format!("'{code}'")), "{code}");
         }
     }
 }

@@ -26,7 +26,7 @@ use super::backoff::Backoff;
 use super::message::{JobMessage, Reason};
 use super::queue::{self, Delivery};
 use super::{deadline, heartbeat};
-use crate::error::{Failure, JobError, Origin};
+use crate::error::{Failure, JobError, Origin, TIMED_OUT};
 use crate::pipeline::assess::{JudgementStatus, OnOutage};
 use crate::pipeline::checkpoint::{self, Measured};
 use crate::pipeline::progress::{ProgressUpdate, Stage};
@@ -292,7 +292,7 @@ async fn run_pipeline(
         _ = shutdown.cancelled() => Run::ShutDown,
         _ = lease_lost.cancelled() => Run::LeaseLost,
         budget = expired => Run::TimedOut(format!(
-            "timed out after {} s in stage {}",
+            "{TIMED_OUT} {} s in stage {}",
             budget.as_secs(),
             writer.stage().as_str()
         )),
@@ -486,14 +486,14 @@ async fn fail(
     if !queue::hold_lease(&mut tx, delivery).await? {
         return Ok(JobOutcome::LeaseLost);
     }
-    sessions::mark_failed(&mut tx, session.id, &message).await?;
+    sessions::mark_failed(&mut tx, session.id, &message, failure.code()).await?;
     let note = Some(failure.to_string());
     let update = ProgressUpdate {
         stage: Stage::Error,
         percent: 0,
         note,
     };
-    let detail = json!({ "error": failure.to_string() });
+    let detail = json!({ "error": failure.to_string(), "error_code": failure.code() });
     record_progress(&mut tx, delivery, session, &update, detail).await?;
     queue::dead_letter(&mut tx, delivery, &failure.to_string()).await?;
     tx.commit().await?;
