@@ -25,7 +25,7 @@ use tracing::{Instrument, field};
 use super::backoff::Backoff;
 use super::message::{JobMessage, Reason};
 use super::queue::{self, Delivery};
-use super::{deadline, heartbeat};
+use super::{deadline, heartbeat, settle};
 use crate::error::{Failure, JobError, Origin, TIMED_OUT};
 use crate::pipeline::assess::{JudgementStatus, OnOutage};
 use crate::pipeline::checkpoint::{self, Measured};
@@ -328,11 +328,10 @@ async fn save_and_ack(
     let mut conn = ctx.pool.acquire().await?;
     record_progress(&mut conn, delivery, session, &saving, json!({})).await?;
     drop(conn);
-    let mut tx = ctx.pool.begin().await?;
-    if !queue::hold_lease(&mut tx, delivery).await? {
-        tracing::warn!("lease lost before saving; the new owner will save instead");
-        return Ok(JobOutcome::LeaseLost);
-    }
+    let mut tx = match settle::begin(&ctx.pool, delivery, session.id).await? {
+        Ok(tx) => tx,
+        Err(outcome) => return Ok(outcome),
+    };
     if save {
         results::save(&mut tx, session.id, &outcome.report, &outcome.transcript)
             .await
@@ -425,10 +424,10 @@ async fn abandon_reassessment(
     session: &SessionRow,
     reason: &str,
 ) -> anyhow::Result<JobOutcome> {
-    let mut tx = ctx.pool.begin().await?;
-    if !queue::hold_lease(&mut tx, delivery).await? {
-        return Ok(JobOutcome::LeaseLost);
-    }
+    let mut tx = match settle::begin(&ctx.pool, delivery, session.id).await? {
+        Ok(tx) => tx,
+        Err(outcome) => return Ok(outcome),
+    };
     let update = ProgressUpdate::stage(Stage::Completed);
     let detail = json!({"reassessment": true, "replaced": false, "error": reason});
     record_progress(&mut tx, delivery, session, &update, detail).await?;
@@ -482,10 +481,10 @@ async fn fail(
     failure: &Failure,
 ) -> anyhow::Result<JobOutcome> {
     let message = failure.message(session.language());
-    let mut tx = ctx.pool.begin().await?;
-    if !queue::hold_lease(&mut tx, delivery).await? {
-        return Ok(JobOutcome::LeaseLost);
-    }
+    let mut tx = match settle::begin(&ctx.pool, delivery, session.id).await? {
+        Ok(tx) => tx,
+        Err(outcome) => return Ok(outcome),
+    };
     sessions::mark_failed(&mut tx, session.id, &message, failure.code()).await?;
     let note = Some(failure.to_string());
     let update = ProgressUpdate {

@@ -9,6 +9,7 @@ mod job;
 mod message;
 pub mod queue;
 pub mod retention;
+mod settle;
 mod wakeup;
 
 use std::sync::Arc;

@@ -13,6 +13,7 @@ mod logs;
 mod migrations;
 mod neural_diarization;
 mod ops;
+mod owner;
 mod retention;
 mod rls;
 mod s3;
