@@ -53,12 +53,18 @@ pgmq14:
       echo "pgmq14: SKIPPED: $vendor has no pgmq 1.4.4 extension files" >&2; exit 0
     fi
     answers() { psql "$url" -Atqc 'select 1' >/dev/null 2>&1; }
-    if answers; then echo "$url"; exit 0; fi
+    root="$PWD/var/pgmq14"; data="$root/data"
+    if answers; then
+      # Extensions installed on the system since (pgTAP, by .ci/pgtap) become available here too.
+      for own in "$root"/usr/share/postgresql/*/extension; do
+        cp -n "$(ls -d /usr/share/postgresql/"$(basename "$(dirname "$own")")")/extension/"* "$own/" 2>/dev/null || true
+      done
+      echo "$url"; exit 0
+    fi
     just db >/dev/null   # installs the distribution's PostgreSQL when the machine has none
     bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
     major=$(basename "$(dirname "$bin")")
     share=$("$bin/pg_config" --sharedir 2>/dev/null || echo "/usr/share/postgresql/$major")
-    root="$PWD/var/pgmq14"; data="$root/data"
     # Same relative layout as the system's: bin/../lib and bin/../../../../share/postgresql/N.
     mkdir -p "$root/usr/lib/postgresql/$major" "$root/usr/share/postgresql"
     rm -rf "$root/usr/lib/postgresql/$major/bin"
@@ -253,7 +259,33 @@ test: libopus
     fi
     cargo nextest run --no-fail-fast
     .ci/pgtap "$VIBEINSIGHT_TEST_ADMIN_URL"                  # supabase/tests/*.sql with pg_prove
+    just test-pgmq14                                         # the same lifecycle on pgmq 1.4.4
+    just supabase-push                                       # the Supabase CLI applies migrations/
     .ci/edge-functions "$VIBEINSIGHT_TEST_S3_ENDPOINT"       # supabase/functions/ with Deno
+    just types-check                                         # supabase/types/ match the schema
+
+# The queue's lifecycle (enqueue trigger, read/lease/heartbeat/archive, DLQ, requeue, ops views,
+# RLS, the owner's controls) and the pgTAP suite again, on a database whose pgmq is the 1.4.4
+# EXTENSION hosted Supabase runs (`just pgmq14`); the rest of `just test` runs on the SQL the
+# crate embeds. SKIPPED when ../shared/vendor/pgmq-1.4.4 is absent; under CI=true a cluster
+# that should have come up and did not fails.
+test-pgmq14:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    vendor="${VIBEINSIGHT_PGMQ14_VENDOR:-$PWD/../shared/vendor/pgmq-1.4.4}"
+    url=$(just pgmq14)
+    if [ -z "$url" ]; then
+      if [ ! -f "$vendor/pgmq--1.4.4.sql" ]; then
+        echo "test-pgmq14: SKIPPED: no pgmq 1.4.4 extension files at $vendor"; exit 0
+      fi
+      echo "test-pgmq14: the pgmq 1.4.4 cluster did not start (see var/pgmq14/server.log)" >&2
+      if [ "${CI:-}" = true ]; then exit 1; fi
+      echo "test-pgmq14: SKIPPED: the pgmq 1.4.4 cluster did not start"; exit 0
+    fi
+    VIBEINSIGHT_TEST_ADMIN_URL="$url" VIBEINSIGHT_TEST_PGMQ_EXTENSION=1.4.4 \
+      VIBEINSIGHT_TEST_S3_ENDPOINT="${VIBEINSIGHT_TEST_S3_ENDPOINT:-$(just s3)}" \
+      cargo nextest run --no-fail-fast -E 'binary_id(vibeinsight::it) & (test(/^lifecycle::/) | test(/^failures::/) | test(/^ops::/) | test(/^owner::/) | test(/^migrations::/) | test(/^retention::/) | test(/^rls::/))'
+    .ci/pgtap "$url"
 
 # Diarization on the shared dev conversations: DER full/nist, miss/FA/confusion, talk-ratio
 # error, wall time and mode per file (skips, saying so, when ../shared/data is absent).

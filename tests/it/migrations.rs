@@ -83,3 +83,22 @@ async fn a_migration_that_failed_half_way_under_sqlx_stops_migrate_with_the_fix(
     let err = migrate::migrate(&db.pool).await.unwrap_err();
     assert!(format!("{err:#}").contains("repair it by hand"), "{err:#}");
 }
+
+/// `just test-pgmq14` runs the queue's tests again on a server offering pgmq 1.4.4 as an
+/// extension (VIBEINSIGHT_TEST_PGMQ_EXTENSION=1.4.4); this makes sure that run really used
+/// it, and every other run the SQL the crate embeds.
+#[tokio::test]
+async fn pgmq_is_the_version_the_run_asked_for() {
+    let db = TestDb::new().await;
+    let extension: Option<String> =
+        sqlx::query_scalar("select extversion from pg_extension where extname = 'pgmq'")
+            .fetch_optional(&db.pool)
+            .await
+            .unwrap();
+    let wanted = std::env::var("VIBEINSIGHT_TEST_PGMQ_EXTENSION").ok();
+    assert_eq!(extension, wanted, "pgmq extension version on this server");
+    let queues = db
+        .count("select count(*) from pgmq.list_queues() where queue_name like 'session_processing%'")
+        .await;
+    assert_eq!(queues, 2);
+}
