@@ -287,6 +287,23 @@ test-pgmq14:
       cargo nextest run --no-fail-fast -E 'binary_id(vibeinsight::it) & (test(/^lifecycle::/) | test(/^failures::/) | test(/^ops::/) | test(/^owner::/) | test(/^migrations::/) | test(/^retention::/) | test(/^rls::/))'
     .ci/pgtap "$url"
 
+# The Supabase CLI's workflow (.ci/supabase-push): `supabase db push` on a fresh database of the
+# pgmq 1.4.4 cluster, then `vibeinsight migrate`, then a worker on sessions inserted by SQL.
+# SKIPPED (saying why) without ../shared/vendor/pgmq-1.4.4 or npm; under CI=true a cluster
+# that should have started fails.
+supabase-push:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    url=$(just pgmq14)
+    if [ -z "$url" ]; then
+      vendor="${VIBEINSIGHT_PGMQ14_VENDOR:-$PWD/../shared/vendor/pgmq-1.4.4}"
+      if [ ! -f "$vendor/pgmq--1.4.4.sql" ]; then echo "supabase-push: SKIPPED: no pgmq 1.4.4 extension files at $vendor"; exit 0; fi
+      echo "supabase-push: the pgmq 1.4.4 cluster did not start" >&2
+      if [ "${CI:-}" = true ]; then exit 1; fi
+      echo "supabase-push: SKIPPED: the pgmq 1.4.4 cluster did not start"; exit 0
+    fi
+    .ci/supabase-push "$url"
+
 # Diarization on the shared dev conversations: DER full/nist, miss/FA/confusion, talk-ratio
 # error, wall time and mode per file (skips, saying so, when ../shared/data is absent).
 eval:
