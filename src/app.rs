@@ -41,7 +41,7 @@ impl App {
     pub async fn run_worker(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let metrics = Arc::new(Metrics::new().context("Failed to register metrics")?);
         let addr = &self.settings.telemetry.metrics_addr;
-        let listener = tokio::net::TcpListener::bind(addr)
+        let listener = crate::telemetry::bind(addr)
             .await
             .with_context(|| format!("Failed to bind the metrics address {addr}"))?;
         tracing::info!(addr = %listener.local_addr()?, "metrics and health listening");

@@ -98,7 +98,9 @@ async fn pgmq_is_the_version_the_run_asked_for() {
     let wanted = std::env::var("VIBEINSIGHT_TEST_PGMQ_EXTENSION").ok();
     assert_eq!(extension, wanted, "pgmq extension version on this server");
     let queues = db
-        .count("select count(*) from pgmq.list_queues() where queue_name like 'session_processing%'")
+        .count(
+            "select count(*) from pgmq.list_queues() where queue_name like 'session_processing%'",
+        )
         .await;
     assert_eq!(queues, 2);
 }
