@@ -304,6 +304,21 @@ supabase-push:
     fi
     .ci/supabase-push "$url"
 
+# TypeScript types for the app: supabase/types/database.ts from a freshly migrated database,
+# supabase/types/report.ts from src/report/report.schema.json (.ci/gen-types).
+types:
+    .ci/gen-types "$(just db)"
+
+# CI: the committed types are what the schema and report.schema.json generate now.
+types-check:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    fresh=$(mktemp -d); trap 'rm -rf "$fresh"' EXIT
+    .ci/gen-types "$(just db)" "$fresh"
+    diff -u supabase/types/database.ts "$fresh/database.ts"
+    diff -u supabase/types/report.ts "$fresh/report.ts"
+    echo "types-check: supabase/types/ match the schema (run \`just types\` after a migration)"
+
 # Diarization on the shared dev conversations: DER full/nist, miss/FA/confusion, talk-ratio
 # error, wall time and mode per file (skips, saying so, when ../shared/data is absent).
 eval:
