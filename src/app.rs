@@ -55,6 +55,11 @@ impl App {
             stale_after: (poll_interval * 3).max(visibility_timeout),
         };
         let server = tokio::spawn(telemetry::serve(listener, health, shutdown.clone()));
+        let cleanup = tokio::spawn(worker::cleanup::run(
+            self.pool.clone(),
+            self.storage.clone(),
+            shutdown.clone(),
+        ));
         let ctx = JobContext {
             pool: self.pool.clone(),
             deps: Deps::new(self.storage, &self.settings)?,
@@ -85,6 +90,7 @@ impl App {
         ));
         worker::run_until_stopped(Arc::new(ctx), loop_settings, shutdown).await;
         retention.await.context("retention task")?;
+        cleanup.await.context("recording cleanup task")?;
         server
             .await
             .context("metrics server task")?

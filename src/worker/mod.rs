@@ -3,6 +3,7 @@
 //! nothing about audio: each job hands the pipeline a [`crate::pipeline::JobSpec`].
 
 mod backoff;
+pub mod cleanup;
 mod deadline;
 mod heartbeat;
 mod job;
