@@ -33,17 +33,28 @@ async fn delete_as_owner(db: &TestDb, user: Uuid, id: Uuid) -> u64 {
     deleted
 }
 
+/// The heartbeat (every VT/3 = 2 s) notices first: the download takes 8 s.
 #[tokio::test]
 async fn a_session_deleted_while_its_job_runs_is_dropped_quietly_and_the_worker_goes_on() {
+    deleted_while_running("6", 8).await;
+}
+
+/// The job reaches its final transaction before any heartbeat (VT 60 s: the first beat at
+/// 20 s): the transaction finds the session row gone and writes nothing.
+#[tokio::test]
+async fn a_session_deleted_before_its_job_saves_gets_no_results() {
+    deleted_while_running("60", 3).await;
+}
+
+async fn deleted_while_running(vt_secs: &str, download_secs: u64) {
     let db = TestDb::new().await;
     let fixtures = tempfile::tempdir().unwrap();
     let wav = speech_like_wav(fixtures.path(), "talk.wav", 16_000, 1, 2.0);
-    // Each download takes 8 s: the heartbeat (every 2 s) notices the delete in the middle.
     let server = ObjectServer::start(
         std::fs::read(&wav).unwrap(),
         Serve {
             fail_first: 0,
-            stream_for: Duration::from_secs(8),
+            stream_for: Duration::from_secs(download_secs),
         },
     )
     .await;
@@ -53,7 +64,10 @@ async fn a_session_deleted_while_its_job_runs_is_dropped_quietly_and_the_worker_
         .await
         .unwrap();
     let mut env: Vec<(&str, String)> = server.worker_env();
-    env.push(("VIBEINSIGHT__QUEUE__VISIBILITY_TIMEOUT_SECS", "6".into()));
+    env.push((
+        "VIBEINSIGHT__QUEUE__VISIBILITY_TIMEOUT_SECS",
+        vt_secs.into(),
+    ));
     env.push(("VIBEINSIGHT__WORKER__CONCURRENCY", "1".into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let worker = InProcessWorker::start(db.settings(&env)).await;
