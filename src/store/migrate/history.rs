@@ -100,7 +100,13 @@ pub async fn applied(pool: &PgPool) -> anyhow::Result<Vec<i64>> {
 /// The migration's SQL fails, or the history cannot be written.
 pub async fn apply(pool: &PgPool, migration: &Migration) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
-    sqlx::raw_sql(&migration.sql).execute(&mut *tx).await?;
+    if migration.no_tx {
+        // sqlx's `-- no-transaction` marker (e.g. `create index concurrently`): run as is,
+        // then record it; a failure half-way needs a DBA either way.
+        sqlx::raw_sql(&migration.sql).execute(pool).await?;
+    } else {
+        sqlx::raw_sql(&migration.sql).execute(&mut *tx).await?;
+    }
     sqlx::query(
         "insert into supabase_migrations.schema_migrations (version, name, statements)
          values ($1, $2, array[$3])",
