@@ -6,6 +6,9 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 # Where the tests create their databases, when DATABASE_URL's server does not answer.
 local_pg_port := "54329"
 
+# The project-owned cluster whose PostgreSQL offers pgmq 1.4.4 as an extension (`just pgmq14`).
+pgmq14_port := "54331"
+
 default:
     @just --list
 
@@ -34,6 +37,63 @@ db:
     as_pg "'$bin/pg_ctl' -D '$data' -l '$data/server.log' -w -o '-p {{local_pg_port}} -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300' start >/dev/null"
     echo "db: started a local cluster in $data on port {{local_pg_port}}" >&2
     echo "$url"
+
+# A second, project-owned cluster whose PostgreSQL offers the pgmq 1.4.4 EXTENSION (what hosted
+# Supabase runs), so `migrate` there creates the extension while every other database keeps
+# getting the SQL the crate embeds. The system's PostgreSQL is copied under var/pgmq14 (its
+# binaries find share/ and lib/ relative to bin/) and the vendored extension files are added to
+# that copy's share dir only. Prints the admin URL; prints nothing, saying why on stderr, when
+# ../shared/vendor/pgmq-1.4.4 is absent (the 1.4.4 suite is then SKIPPED).
+pgmq14:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    vendor="${VIBEINSIGHT_PGMQ14_VENDOR:-$PWD/../shared/vendor/pgmq-1.4.4}"
+    url="postgres://postgres@127.0.0.1:{{pgmq14_port}}/postgres"
+    if [ ! -f "$vendor/pgmq--1.4.4.sql" ]; then
+      echo "pgmq14: SKIPPED: $vendor has no pgmq 1.4.4 extension files" >&2; exit 0
+    fi
+    answers() { psql "$url" -Atqc 'select 1' >/dev/null 2>&1; }
+    root="$PWD/var/pgmq14"; data="$root/data"
+    if answers; then
+      # Extensions installed on the system since (pgTAP, by .ci/pgtap) become available here too.
+      for own in "$root"/usr/share/postgresql/*/extension; do
+        cp -n "$(ls -d /usr/share/postgresql/"$(basename "$(dirname "$own")")")/extension/"* "$own/" 2>/dev/null || true
+      done
+      echo "$url"; exit 0
+    fi
+    just db >/dev/null   # installs the distribution's PostgreSQL when the machine has none
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+    major=$(basename "$(dirname "$bin")")
+    share=$("$bin/pg_config" --sharedir 2>/dev/null || echo "/usr/share/postgresql/$major")
+    # Same relative layout as the system's: bin/../lib and bin/../../../../share/postgresql/N.
+    mkdir -p "$root/usr/lib/postgresql/$major" "$root/usr/share/postgresql"
+    rm -rf "$root/usr/lib/postgresql/$major/bin"
+    cp -a "$bin" "$root/usr/lib/postgresql/$major/bin"
+    ln -sfn "$(dirname "$bin")/lib" "$root/usr/lib/postgresql/$major/lib"
+    rm -rf "$root/usr/share/postgresql/$major"
+    cp -a "$share" "$root/usr/share/postgresql/$major"
+    ext="$root/usr/share/postgresql/$major/extension"
+    # No C library in 1.4.4: the control file's module_pathname must go (see the vendor README).
+    sed 's/^module_pathname.*//' "$vendor/pgmq.control" >"$ext/pgmq.control"
+    cp "$vendor/pgmq--1.4.4.sql" "$ext/"
+    own="$root/usr/lib/postgresql/$major/bin"
+    as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
+    if [ "$(id -u)" = 0 ]; then chown -R postgres "$root"; fi
+    if [ ! -f "$data/PG_VERSION" ]; then
+      as_pg "'$own/initdb' -D '$data' -U postgres --auth=trust -E UTF8 >/dev/null"
+    fi
+    as_pg "'$own/pg_ctl' -D '$data' -l '$root/server.log' -w -o '-p {{pgmq14_port}} -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=200' start >/dev/null"
+    version=$(psql "$url" -Atqc "select default_version from pg_available_extensions where name = 'pgmq'")
+    [ "$version" = 1.4.4 ] || { echo "pgmq14: the cluster offers pgmq '$version', not 1.4.4" >&2; exit 1; }
+    echo "pgmq14: started the pgmq 1.4.4 cluster in $root on port {{pgmq14_port}}" >&2
+    echo "$url"
+
+# Stops the cluster `just pgmq14` started (only that one, by its data directory).
+pgmq14-stop:
+    #!/usr/bin/env bash
+    data="$PWD/var/pgmq14/data"
+    [ -f "$data/postmaster.pid" ] || exit 0
+    if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "'$PWD/var/pgmq14/usr/lib/postgresql/'*/bin/pg_ctl -D '$data' -m fast stop"; else var/pgmq14/usr/lib/postgresql/*/bin/pg_ctl -D "$data" -m fast stop; fi
 
 # Start a real S3-compatible server for the tests (moto's, from PyPI) unless one answers.
 s3:
@@ -217,7 +277,65 @@ test: libopus
     command -v chromium >/dev/null || skip 'test(/chromium/)' "no chromium"
     cargo nextest run --no-fail-fast -E "$filter"
     .ci/pgtap "$VIBEINSIGHT_TEST_ADMIN_URL"                  # supabase/tests/*.sql with pg_prove
+    just test-pgmq14                                         # the same lifecycle on pgmq 1.4.4
+    just supabase-push                                       # the Supabase CLI applies migrations/
     .ci/edge-functions "$VIBEINSIGHT_TEST_S3_ENDPOINT"       # supabase/functions/ with Deno
+    just types-check                                         # supabase/types/ match the schema
+
+# The queue's lifecycle (enqueue trigger, read/lease/heartbeat/archive, DLQ, requeue, ops views,
+# RLS, the owner's controls) and the pgTAP suite again, on a database whose pgmq is the 1.4.4
+# EXTENSION hosted Supabase runs (`just pgmq14`); the rest of `just test` runs on the SQL the
+# crate embeds. SKIPPED when ../shared/vendor/pgmq-1.4.4 is absent; under CI=true a cluster
+# that should have come up and did not fails.
+test-pgmq14:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    vendor="${VIBEINSIGHT_PGMQ14_VENDOR:-$PWD/../shared/vendor/pgmq-1.4.4}"
+    url=$(just pgmq14)
+    if [ -z "$url" ]; then
+      if [ ! -f "$vendor/pgmq--1.4.4.sql" ]; then
+        echo "test-pgmq14: SKIPPED: no pgmq 1.4.4 extension files at $vendor"; exit 0
+      fi
+      echo "test-pgmq14: the pgmq 1.4.4 cluster did not start (see var/pgmq14/server.log)" >&2
+      if [ "${CI:-}" = true ]; then exit 1; fi
+      echo "test-pgmq14: SKIPPED: the pgmq 1.4.4 cluster did not start"; exit 0
+    fi
+    VIBEINSIGHT_TEST_ADMIN_URL="$url" VIBEINSIGHT_TEST_PGMQ_EXTENSION=1.4.4 \
+      VIBEINSIGHT_TEST_S3_ENDPOINT="${VIBEINSIGHT_TEST_S3_ENDPOINT:-$(just s3)}" \
+      cargo nextest run --no-fail-fast -E 'binary_id(vibeinsight::it) & (test(/^lifecycle::/) | test(/^failures::/) | test(/^ops::/) | test(/^owner::/) | test(/^migrations::/) | test(/^retention::/) | test(/^rls::/))'
+    .ci/pgtap "$url"
+
+# The Supabase CLI's workflow (.ci/supabase-push): `supabase db push` on a fresh database of the
+# pgmq 1.4.4 cluster, then `vibeinsight migrate`, then a worker on sessions inserted by SQL.
+# SKIPPED (saying why) without ../shared/vendor/pgmq-1.4.4 or npm; under CI=true a cluster
+# that should have started fails.
+supabase-push:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    url=$(just pgmq14)
+    if [ -z "$url" ]; then
+      vendor="${VIBEINSIGHT_PGMQ14_VENDOR:-$PWD/../shared/vendor/pgmq-1.4.4}"
+      if [ ! -f "$vendor/pgmq--1.4.4.sql" ]; then echo "supabase-push: SKIPPED: no pgmq 1.4.4 extension files at $vendor"; exit 0; fi
+      echo "supabase-push: the pgmq 1.4.4 cluster did not start" >&2
+      if [ "${CI:-}" = true ]; then exit 1; fi
+      echo "supabase-push: SKIPPED: the pgmq 1.4.4 cluster did not start"; exit 0
+    fi
+    .ci/supabase-push "$url"
+
+# TypeScript types for the app: supabase/types/database.ts from a freshly migrated database,
+# supabase/types/report.ts from src/report/report.schema.json (.ci/gen-types).
+types:
+    .ci/gen-types "$(just db)"
+
+# CI: the committed types are what the schema and report.schema.json generate now.
+types-check:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    fresh=$(mktemp -d); trap 'rm -rf "$fresh"' EXIT
+    .ci/gen-types "$(just db)" "$fresh"
+    diff -u supabase/types/database.ts "$fresh/database.ts"
+    diff -u supabase/types/report.ts "$fresh/report.ts"
+    echo "types-check: supabase/types/ match the schema (run \`just types\` after a migration)"
 
 # Diarization on the shared dev conversations: DER full/nist, miss/FA/confusion, talk-ratio
 # error, wall time and mode per file (skips, saying so, when ../shared/data is absent).

@@ -1,5 +1,16 @@
--- The job queue. pgmq itself is installed by `vibeinsight migrate` before these migrations
--- (as the extension where it is available, as plain SQL elsewhere).
+-- The job queue. `vibeinsight migrate` installs pgmq before these migrations (as the extension
+-- where it is available, as plain SQL elsewhere). `supabase db push` does not: where the
+-- server offers the extension (Supabase) and nothing installed pgmq yet, create it here, so
+-- the CLI applies this history on its own. A pgmq schema without the extension is the
+-- embedded SQL the worker installed, and is left alone.
+do $pgmq$
+begin
+  if not exists (select from pg_namespace where nspname = 'pgmq')
+     and exists (select from pg_available_extensions where name = 'pgmq') then
+    create extension if not exists pgmq;
+  end if;
+end
+$pgmq$;
 
 select pgmq.create('session_processing');
 select pgmq.create('session_processing_dlq');

@@ -66,7 +66,7 @@ impl App {
     pub async fn run_worker(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let metrics = Arc::new(Metrics::new().context("Failed to register metrics")?);
         let addr = &self.settings.telemetry.metrics_addr;
-        let listener = tokio::net::TcpListener::bind(addr)
+        let listener = crate::telemetry::bind(addr)
             .await
             .with_context(|| format!("Failed to bind the metrics address {addr}"))?;
         tracing::info!(addr = %listener.local_addr()?, "metrics and health listening");
@@ -80,6 +80,11 @@ impl App {
             stale_after: (poll_interval * 3).max(visibility_timeout),
         };
         let server = tokio::spawn(telemetry::serve(listener, health, shutdown.clone()));
+        let cleanup = tokio::spawn(worker::cleanup::run(
+            self.pool.clone(),
+            self.storage.clone(),
+            shutdown.clone(),
+        ));
         let ctx = JobContext {
             pool: self.pool.clone(),
             deps: Deps::from_settings(self.storage, &self.settings)?,
@@ -110,6 +115,7 @@ impl App {
         ));
         worker::run_until_stopped(Arc::new(ctx), loop_settings, shutdown).await;
         retention.await.context("retention task")?;
+        cleanup.await.context("recording cleanup task")?;
         server
             .await
             .context("metrics server task")?

@@ -23,6 +23,10 @@ enum Verdict {
 /// Runs every check and prints the table. Returns whether nothing failed.
 pub async fn run(settings: &Settings, online: bool) -> bool {
     let mut rows = vec![("configuration", Verdict::Ok(summary(settings)))];
+    rows.push((
+        "database connection",
+        connection_mode(settings.database.url.expose_secret()),
+    ));
     let database = database(settings).await;
     let reachable = matches!(database, Verdict::Ok(_));
     rows.push(("database", database));
@@ -71,6 +75,40 @@ async fn database(settings: &Settings) -> Verdict {
         },
         Err(err) => Verdict::Fail(format!("{err:#}"), fix),
     }
+}
+
+/// Supavisor's transaction mode (port 6543) hands each transaction to whichever server
+/// connection is free: LISTEN never hears a NOTIFY and session-level advisory locks (migrate,
+/// retention) are taken on one connection and released on another. Session mode (5432) and
+/// the direct connection keep one server connection per client.
+fn connection_mode(url: &str) -> Verdict {
+    let fix = "use the session pooler (…pooler.supabase.com:5432) or the direct connection \
+               (db.<ref>.supabase.co:5432) in DATABASE_URL, not the transaction pooler (6543)";
+    let Ok(options) = url.parse::<sqlx::postgres::PgConnectOptions>() else {
+        return Verdict::Fail(
+            "DATABASE_URL is not a postgres:// URL".into(),
+            "set DATABASE_URL",
+        );
+    };
+    let (host, port) = (options.get_host(), options.get_port());
+    let supavisor = host.ends_with("pooler.supabase.com");
+    if port == 6543 {
+        let what = if supavisor {
+            "Supabase's transaction pooler"
+        } else {
+            "port 6543, the transaction pooler's"
+        };
+        return Verdict::Fail(
+            format!("{host}:{port} is {what}: LISTEN wake-ups and session locks break there"),
+            fix,
+        );
+    }
+    let mode = if supavisor {
+        "Supavisor session mode"
+    } else {
+        "a session connection"
+    };
+    Verdict::Ok(format!("{host}:{port}, {mode}"))
 }
 
 async fn migrations(settings: &Settings) -> Verdict {
@@ -263,6 +301,33 @@ fn print(rows: &[(&str, Verdict)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_transaction_pooler_fails_with_the_fix_and_session_connections_pass() {
+        for url in [
+            "postgres://postgres.ref:pw@aws-0-ap-northeast-1.pooler.supabase.com:6543/postgres",
+            "postgres://user:pw@pgbouncer.internal:6543/app?sslmode=require",
+        ] {
+            match connection_mode(url) {
+                Verdict::Fail(what, fix) => {
+                    assert!(what.contains("6543"), "{what}");
+                    assert!(fix.contains(":5432"), "{fix}");
+                    assert!(!what.contains("pw"), "no secret in the verdict: {what}");
+                }
+                _ => panic!("{url} should fail"),
+            }
+        }
+        for url in [
+            "postgres://postgres.ref:pw@aws-0-ap-northeast-1.pooler.supabase.com:5432/postgres",
+            "postgres://postgres:pw@db.ref.supabase.co:5432/postgres",
+            "postgres://postgres@localhost/vibeinsight",
+        ] {
+            assert!(
+                matches!(connection_mode(url), Verdict::Ok(_)),
+                "{url} should pass"
+            );
+        }
+    }
 
     #[test]
     fn scratch_space_states_the_need_at_the_limit() {

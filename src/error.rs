@@ -106,12 +106,34 @@ pub enum Failure {
     Internal(String),
     #[error(transparent)]
     Audio(#[from] AudioError),
-    #[error("transcription failed: {0}")]
-    Transcription(String),
-    #[error("assessment failed: {0}")]
-    Assessment(String),
+    #[error("transcription failed: {reason}")]
+    Transcription { refusal: Refusal, reason: String },
+    #[error("assessment failed: {reason}")]
+    Assessment { refusal: Refusal, reason: String },
     #[error("gave up after {attempts} attempts; last error: {last}")]
     AttemptsExhausted { attempts: i32, last: String },
+}
+
+/// What a provider's permanent refusal was about, decided by its client where the refusal is
+/// known (not from its wording): the session's error code says which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The key is invalid or not allowed to use the model.
+    Credentials,
+    /// The account's quota or billing stops it.
+    Quota,
+    /// The provider will not accept this request as it is.
+    Request,
+}
+
+impl Refusal {
+    fn code(self) -> &'static str {
+        match self {
+            Refusal::Credentials => "provider_auth",
+            Refusal::Quota => "provider_quota",
+            Refusal::Request => "invalid_request",
+        }
+    }
 }
 
 impl Failure {
@@ -161,11 +183,11 @@ impl Failure {
                 "An internal error occurred (the operators are alerted)",
             ),
             Failure::Audio(audio) => audio.summary(language),
-            Failure::Transcription(_) => text(
+            Failure::Transcription { .. } => text(
                 "文字起こしサービスが要求を受け付けませんでした",
                 "The transcription service refused the request",
             ),
-            Failure::Assessment(_) => text(
+            Failure::Assessment { .. } => text(
                 "AI評価サービスが要求を受け付けませんでした",
                 "The assessment service refused the request",
             ),
@@ -175,6 +197,62 @@ impl Failure {
             ),
         };
         format!("{summary} ({self})")
+    }
+}
+
+/// The stable codes stored in `sessions.error_code` (and `processing_status.error_code`, the
+/// `error` event's `detail.error_code`): what the app branches on, whatever language the
+/// prose in `sessions.error` is in. The migration's check constraint lists the same set.
+pub const ERROR_CODES: [&str; 13] = [
+    "audio_unsupported",
+    "audio_corrupt",
+    "audio_empty",
+    "audio_too_long",
+    "recording_not_found",
+    "recording_too_large",
+    "access_denied",
+    "provider_auth",
+    "provider_quota",
+    "timed_out",
+    "attempts_exhausted",
+    "invalid_request",
+    "internal",
+];
+
+/// How an attempt that ran out of time begins its reason, so exhausted attempts whose last
+/// cause was the deadline are told apart (`timed_out`) from other outages.
+pub const TIMED_OUT: &str = "timed out after";
+
+impl Failure {
+    /// This failure's stable code, one of [`ERROR_CODES`].
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::MalformedMessage(_)
+            | Failure::SessionMissing(_)
+            | Failure::InvalidAudioPath { .. }
+            | Failure::StorageRejected(_) => "invalid_request",
+            Failure::ObjectMissing(_) => "recording_not_found",
+            Failure::ObjectEmpty(_) => "audio_empty",
+            Failure::ObjectTooLarge { .. } => "recording_too_large",
+            Failure::AccessDenied(_) => "access_denied",
+            Failure::Internal(_) => "internal",
+            Failure::Audio(audio) => audio_code(audio),
+            Failure::Transcription { refusal, .. } | Failure::Assessment { refusal, .. } => {
+                refusal.code()
+            }
+            Failure::AttemptsExhausted { last, .. } if last.starts_with(TIMED_OUT) => "timed_out",
+            Failure::AttemptsExhausted { .. } => "attempts_exhausted",
+        }
+    }
+}
+
+fn audio_code(audio: &AudioError) -> &'static str {
+    match audio {
+        AudioError::Empty => "audio_empty",
+        AudioError::Unsupported(_) | AudioError::NoAudioTrack => "audio_unsupported",
+        AudioError::Corrupt(_) | AudioError::Truncated | AudioError::Io(_) => "audio_corrupt",
+        AudioError::TooLong { .. } => "audio_too_long",
+        AudioError::Scratch(_) => "internal",
     }
 }
 
@@ -204,6 +282,76 @@ mod tests {
         match scratch {
             JobError::Transient { reason, .. } => assert!(reason.contains("No space left")),
             other => panic!("{other:?}"),
+        }
+    }
+    #[test]
+    fn every_failure_has_a_documented_code() {
+        let stt = |refusal: Refusal| Failure::Transcription {
+            refusal,
+            reason: "refused".into(),
+        };
+        let cases = [
+            (
+                Failure::Audio(AudioError::Corrupt("x".into())),
+                "audio_corrupt",
+            ),
+            (
+                Failure::Audio(AudioError::Unsupported("x".into())),
+                "audio_unsupported",
+            ),
+            (
+                Failure::Audio(AudioError::NoAudioTrack),
+                "audio_unsupported",
+            ),
+            (Failure::Audio(AudioError::Empty), "audio_empty"),
+            (
+                Failure::Audio(AudioError::TooLong {
+                    secs: 9e4,
+                    max_secs: 14400,
+                }),
+                "audio_too_long",
+            ),
+            (Failure::ObjectMissing("k".into()), "recording_not_found"),
+            (
+                Failure::ObjectTooLarge { bytes: 2, max: 1 },
+                "recording_too_large",
+            ),
+            (Failure::AccessDenied("k".into()), "access_denied"),
+            (stt(Refusal::Credentials), "provider_auth"),
+            (stt(Refusal::Quota), "provider_quota"),
+            (stt(Refusal::Request), "invalid_request"),
+            (Failure::MalformedMessage("x".into()), "invalid_request"),
+            (Failure::Internal("bug".into()), "internal"),
+            (
+                Failure::AttemptsExhausted {
+                    attempts: 5,
+                    last: format!("{TIMED_OUT} 900 s in stage transcribing"),
+                },
+                "timed_out",
+            ),
+            (
+                Failure::AttemptsExhausted {
+                    attempts: 5,
+                    last: "HTTP 503".into(),
+                },
+                "attempts_exhausted",
+            ),
+        ];
+        for (failure, code) in cases {
+            assert_eq!(failure.code(), code, "{failure}");
+            assert!(ERROR_CODES.contains(&failure.code()));
+        }
+    }
+
+    #[test]
+    fn the_codes_are_the_ones_the_database_accepts() {
+        let migration = include_str!("../migrations/20261206000011_error_codes.sql");
+        let constraint = migration.split("sessions_error_code_check").nth(1).unwrap();
+        let constraint = &constraint[..constraint.find(";").unwrap()];
+        let listed = constraint.matches('\'').count() / 2;
+        assert_eq!(listed, ERROR_CODES.len());
+        for code in ERROR_CODES {
+            assert!(constraint.contains(&format!("'{code}'")), "{code}");
         }
     }
 }

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 
 use crate::domain::{Language, Span, Word};
+use crate::error::Refusal;
 
 /// A transcription provider, built once per process and shared by every job.
 pub trait SpeechToText: Send + Sync {
@@ -118,11 +119,44 @@ impl SttError {
         )
     }
 
+    /// What a permanent refusal is about (credentials, quota, or this request).
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            Self::InvalidApiKey
+            | Self::Rejected {
+                status: 401 | 403, ..
+            } => Refusal::Credentials,
+            Self::QuotaExhausted { .. } | Self::Rejected { status: 402, .. } => Refusal::Quota,
+            _ => Refusal::Request,
+        }
+    }
+
     /// How long the provider asked us to wait, when it said so.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::RateLimited { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_say_what_they_are_about() {
+        let rejected = |status| SttError::Rejected {
+            status,
+            message: "no".into(),
+        };
+        assert_eq!(SttError::InvalidApiKey.refusal(), Refusal::Credentials);
+        assert_eq!(rejected(403).refusal(), Refusal::Credentials);
+        let quota = SttError::QuotaExhausted {
+            message: "billing".into(),
+        };
+        assert_eq!(quota.refusal(), Refusal::Quota);
+        assert_eq!(rejected(402).refusal(), Refusal::Quota);
+        assert_eq!(rejected(400).refusal(), Refusal::Request);
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::clients::stt::SpeechToText;
 use crate::domain::{Language, Span, SpeakerTurn, TranscriptSegment};
-use crate::error::{Failure, JobError, Origin};
+use crate::error::{Failure, JobError, Origin, Refusal};
 use crate::pipeline::align::align;
 use crate::pipeline::checkpoint::Kept;
 use crate::pipeline::hallucination::{DropCounts, HallucinationConfig, filter_hallucinations};
@@ -160,6 +160,14 @@ fn job_error(err: TranscribeError) -> JobError {
             retry_after,
         }
     } else {
-        Failure::Transcription(err.to_string()).into()
+        let refusal = match &err {
+            TranscribeError::Stt(stt) => stt.refusal(),
+            TranscribeError::Encode(_) | TranscribeError::TooLarge { .. } => Refusal::Request,
+        };
+        Failure::Transcription {
+            refusal,
+            reason: err.to_string(),
+        }
+        .into()
     }
 }

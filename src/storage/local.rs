@@ -69,4 +69,23 @@ impl LocalStore {
             .with_context(|| format!("Failed to copy {file:?} into local storage"))?;
         Ok(())
     }
+
+    /// Deletes the object; one that is not there counts as deleted.
+    pub async fn remove(&self, key: &ObjectKey) -> anyhow::Result<()> {
+        let path = self.root.join(key.as_str());
+        match tokio::fs::canonicalize(&path).await {
+            // Never outside the root, even through a symlink inside it.
+            Ok(real) if !real.starts_with(&self.root) => {
+                anyhow::bail!("{} leads outside the storage root", key.as_str())
+            }
+            Ok(_) => match tokio::fs::remove_file(&path).await {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                    Err(err).with_context(|| format!("Failed to delete {path:?}"))
+                }
+                _ => Ok(()),
+            },
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(err).with_context(|| format!("Failed to resolve {path:?}")),
+        }
+    }
 }

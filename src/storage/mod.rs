@@ -131,6 +131,22 @@ impl Storage {
         }
     }
 
+    /// Deletes the object from the primary store and from the fallback, when there is one
+    /// (a recording may have been read from either). A missing object is not an error.
+    ///
+    /// # Errors
+    /// A store refused or could not be reached.
+    pub async fn remove(&self, key: &ObjectKey) -> anyhow::Result<()> {
+        match &self.primary {
+            Backend::Local(store) => store.remove(key).await?,
+            Backend::S3(store) => store.remove(key).await?,
+        }
+        if let Some(fallback) = &self.fallback {
+            fallback.remove(key).await.context("fallback store")?;
+        }
+        Ok(())
+    }
+
     /// Proves the store is usable: the local root is writable, the S3 bucket answers (and
     /// the fallback's bucket, when there is one).
     ///

@@ -173,6 +173,19 @@ impl S3Store {
             .with_context(|| format!("Failed to upload to bucket {:?}", self.bucket))?;
         Ok(())
     }
+
+    /// Deletes the object (S3 answers success for a key that is not there).
+    pub async fn remove(&self, key: &ObjectKey) -> anyhow::Result<()> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(|err| anyhow::anyhow!("{}", describe(&err)))
+            .with_context(|| format!("Failed to delete from bucket {:?}", self.bucket))?;
+        Ok(())
+    }
 }
 
 fn classify<E: ProvideErrorMetadata>(err: SdkError<E>, key: &ObjectKey) -> StorageError {

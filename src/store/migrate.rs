@@ -7,6 +7,12 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::config::DatabaseSettings;
 
+mod history;
+
+/// The files in `migrations/` (also `supabase/migrations/`), embedded at compile time. Only
+/// parsed by sqlx: they are applied and recorded by [`history`], in the Supabase CLI's table.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
 /// An arbitrary constant: serialises concurrent `migrate` runs, including the pgmq install.
 const MIGRATION_LOCK: i64 = 0x7669_6265_6d69_6772;
 
@@ -39,7 +45,8 @@ pub async fn ensure_database(settings: &DatabaseSettings) -> anyhow::Result<()> 
 }
 
 /// Installs pgmq (the extension where the server has it, as in Supabase; its plain-SQL form
-/// elsewhere), then applies our migrations.
+/// elsewhere), then applies the migrations not yet in the one history both this command and
+/// `supabase db push` keep (see [`history`]).
 ///
 /// # Errors
 /// Any step fails; nothing half-applied is left behind by the migrations themselves, which
@@ -74,10 +81,16 @@ async fn install_and_migrate(pool: &PgPool) -> anyhow::Result<()> {
             .await
             .context("Failed to install pgmq as plain SQL")?;
     }
-    sqlx::migrate!("./migrations")
-        .run(pool)
-        .await
-        .context("Failed to apply migrations")?;
+    history::prepare(pool).await?;
+    let applied = history::applied(pool).await?;
+    for migration in MIGRATOR.iter().filter(|m| !applied.contains(&m.version)) {
+        history::apply(pool, migration).await.with_context(|| {
+            format!(
+                "Failed to apply migration {} {}",
+                migration.version, migration.description
+            )
+        })?;
+    }
     Ok(())
 }
 
@@ -90,14 +103,10 @@ pub struct MigrationStatus {
 }
 
 /// # Errors
-/// Database errors other than a missing migrations table (which means nothing is applied).
+/// Database errors.
 pub async fn status(pool: &PgPool) -> anyhow::Result<MigrationStatus> {
-    let applied: Vec<i64> =
-        sqlx::query_scalar("select version from _sqlx_migrations where success")
-            .fetch_all(pool)
-            .await
-            .unwrap_or_default();
-    let pending = sqlx::migrate!("./migrations")
+    let applied = history::applied(pool).await?;
+    let pending = MIGRATOR
         .iter()
         .filter(|m| !applied.contains(&m.version))
         .map(|m| format!("{} {}", m.version, m.description))

@@ -47,10 +47,16 @@ pub async fn mark_processing(pool: &PgPool, id: Uuid) -> sqlx::Result<()> {
 
 /// # Errors
 /// Database errors.
-pub async fn mark_failed(conn: &mut sqlx::PgConnection, id: Uuid, error: &str) -> sqlx::Result<()> {
-    sqlx::query("update public.sessions set status = 'failed', error = $2, updated_at = now() where id = $1")
+pub async fn mark_failed(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+    error: &str,
+    error_code: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("update public.sessions set status = 'failed', error = $2, error_code = $3, updated_at = now() where id = $1")
         .bind(id)
         .bind(error)
+        .bind(error_code)
         .execute(conn)
         .await?;
     Ok(())

@@ -20,6 +20,8 @@ pub enum JobOutcome {
     Duplicate,
     /// A message with no session to fail (malformed, session deleted).
     DeadLettered,
+    /// The owner deleted the session while its job ran: stopped, nothing written.
+    Deleted,
 }
 
 impl JobOutcome {
@@ -32,6 +34,7 @@ impl JobOutcome {
             JobOutcome::LeaseLost => "lease_lost",
             JobOutcome::Duplicate => "duplicate",
             JobOutcome::DeadLettered => "dead_lettered",
+            JobOutcome::Deleted => "deleted",
         }
     }
 }

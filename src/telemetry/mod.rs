@@ -5,7 +5,7 @@ mod metrics;
 mod server;
 
 pub use metrics::{JobOutcome, Metrics};
-pub use server::{Health, serve};
+pub use server::{Health, bind, serve};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;

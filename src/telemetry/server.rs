@@ -33,6 +33,29 @@ struct HealthReport {
     jobs_in_flight: i64,
 }
 
+/// Binds the metrics address. `[::]:port` (Fly: the private network, 6PN, is IPv6) also takes
+/// IPv4 on Linux's dual-stack sockets, so loopback health checks still reach it; on a host
+/// without IPv6 it falls back to `0.0.0.0:port` rather than not starting.
+///
+/// # Errors
+/// The address is not `host:port`, or cannot be bound.
+pub async fn bind(addr: &str) -> std::io::Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => Ok(listener),
+        Err(err) if addr.starts_with("[::]:") && is_no_ipv6(&err) => {
+            let fallback = format!("0.0.0.0:{}", &addr["[::]:".len()..]);
+            tracing::warn!(error = %err, %fallback, "no IPv6 here; metrics listen on IPv4 only");
+            tokio::net::TcpListener::bind(fallback).await
+        }
+        Err(err) => Err(err),
+    }
+}
+
+fn is_no_ipv6(err: &std::io::Error) -> bool {
+    // EAFNOSUPPORT (97) / EADDRNOTAVAIL: the kernel has no IPv6, or it is disabled.
+    err.kind() == std::io::ErrorKind::AddrNotAvailable || err.raw_os_error() == Some(97)
+}
+
 /// Serves on `listener` until `shutdown`.
 ///
 /// # Errors
@@ -77,4 +100,32 @@ async fn health_check(State(health): State<Health>) -> impl IntoResponse {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, axum::Json(report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fly's health checks and scraper come over the IPv6 private network, the image's
+    /// HEALTHCHECK over IPv4 loopback: `[::]` must answer both.
+    #[tokio::test]
+    async fn the_unspecified_ipv6_address_answers_ipv4_and_ipv6() {
+        let listener = bind("[::]:0").await.unwrap();
+        let local = listener.local_addr().unwrap();
+        let accept = tokio::spawn(async move {
+            loop {
+                listener.accept().await.unwrap();
+            }
+        });
+        tokio::net::TcpStream::connect(("127.0.0.1", local.port()))
+            .await
+            .expect("IPv4 loopback reaches a [::] listener");
+        // On a host without IPv6 `bind` fell back to 0.0.0.0; there is no ::1 to try.
+        if local.is_ipv6() {
+            tokio::net::TcpStream::connect(("::1", local.port()))
+                .await
+                .expect("IPv6 loopback reaches a [::] listener");
+        }
+        accept.abort();
+    }
 }

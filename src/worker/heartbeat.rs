@@ -27,7 +27,9 @@ pub fn spawn(
             match queue::extend(&pool, &delivery, vt).await {
                 Ok(true) => metrics.touched_database(),
                 Ok(false) => {
-                    tracing::warn!("lease lost: another worker holds this message now");
+                    tracing::warn!(
+                        "lease lost: another worker holds this message now, or its session was deleted"
+                    );
                     lease_lost.cancel();
                     return;
                 }

@@ -25,8 +25,8 @@ use tracing::{Instrument, field};
 use super::backoff::Backoff;
 use super::message::{JobMessage, Reason};
 use super::queue::{self, Delivery};
-use super::{deadline, heartbeat};
-use crate::error::{Failure, JobError, Origin};
+use super::{deadline, heartbeat, settle};
+use crate::error::{Failure, JobError, Origin, TIMED_OUT};
 use crate::pipeline::assess::{JudgementStatus, OnOutage};
 use crate::pipeline::checkpoint::{self, Measured};
 use crate::pipeline::progress::{ProgressUpdate, Stage};
@@ -173,10 +173,10 @@ async fn try_process(
             }
             Err(JobError::Permanent(failure)) => {
                 match &failure {
-                    Failure::Transcription(_) => {
+                    Failure::Transcription { .. } => {
                         ctx.metrics.provider_failed("transcription", false)
                     }
-                    Failure::Assessment(_) => ctx.metrics.provider_failed("assessment", false),
+                    Failure::Assessment { .. } => ctx.metrics.provider_failed("assessment", false),
                     _ => {}
                 }
                 fail(ctx, delivery, &session, &failure).await
@@ -293,7 +293,7 @@ async fn run_pipeline(
         _ = shutdown.cancelled() => Run::ShutDown,
         _ = lease_lost.cancelled() => Run::LeaseLost,
         budget = expired => Run::TimedOut(format!(
-            "timed out after {} s in stage {}",
+            "{TIMED_OUT} {} s in stage {}",
             budget.as_secs(),
             writer.stage().as_str()
         )),
@@ -329,11 +329,10 @@ async fn save_and_ack(
     let mut conn = ctx.pool.acquire().await?;
     record_progress(&mut conn, delivery, session, &saving, json!({})).await?;
     drop(conn);
-    let mut tx = ctx.pool.begin().await?;
-    if !queue::hold_lease(&mut tx, delivery).await? {
-        tracing::warn!("lease lost before saving; the new owner will save instead");
-        return Ok(JobOutcome::LeaseLost);
-    }
+    let mut tx = match settle::begin(&ctx.pool, delivery, session.id).await? {
+        Ok(tx) => tx,
+        Err(outcome) => return Ok(outcome),
+    };
     if save {
         let built = report::row::built(outcome);
         results::save(&mut tx, session.id, &built.row, &built.transcript)
@@ -427,10 +426,10 @@ async fn abandon_reassessment(
     session: &SessionRow,
     reason: &str,
 ) -> anyhow::Result<JobOutcome> {
-    let mut tx = ctx.pool.begin().await?;
-    if !queue::hold_lease(&mut tx, delivery).await? {
-        return Ok(JobOutcome::LeaseLost);
-    }
+    let mut tx = match settle::begin(&ctx.pool, delivery, session.id).await? {
+        Ok(tx) => tx,
+        Err(outcome) => return Ok(outcome),
+    };
     let update = ProgressUpdate::stage(Stage::Completed);
     let detail = json!({"reassessment": true, "replaced": false, "error": reason});
     record_progress(&mut tx, delivery, session, &update, detail).await?;
@@ -485,18 +484,18 @@ async fn fail(
     failure: &Failure,
 ) -> anyhow::Result<JobOutcome> {
     let message = failure.message(session.language());
-    let mut tx = ctx.pool.begin().await?;
-    if !queue::hold_lease(&mut tx, delivery).await? {
-        return Ok(JobOutcome::LeaseLost);
-    }
-    sessions::mark_failed(&mut tx, session.id, &message).await?;
+    let mut tx = match settle::begin(&ctx.pool, delivery, session.id).await? {
+        Ok(tx) => tx,
+        Err(outcome) => return Ok(outcome),
+    };
+    sessions::mark_failed(&mut tx, session.id, &message, failure.code()).await?;
     let note = Some(failure.to_string());
     let update = ProgressUpdate {
         stage: Stage::Error,
         percent: 0,
         note,
     };
-    let detail = json!({ "error": failure.to_string() });
+    let detail = json!({ "error": failure.to_string(), "error_code": failure.code() });
     record_progress(&mut tx, delivery, session, &update, detail).await?;
     queue::dead_letter(&mut tx, delivery, &failure.to_string()).await?;
     tx.commit().await?;

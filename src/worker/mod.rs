@@ -3,12 +3,14 @@
 //! nothing about audio: each job hands the pipeline a [`crate::pipeline::JobSpec`].
 
 mod backoff;
+pub mod cleanup;
 mod deadline;
 mod heartbeat;
 mod job;
 mod message;
 pub mod queue;
 pub mod retention;
+mod settle;
 mod wakeup;
 
 use std::sync::Arc;

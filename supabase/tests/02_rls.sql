@@ -69,8 +69,8 @@ select throws_ok(format($q$insert into public.analysis_results (session_id) valu
   '42501', null, 'alice cannot write results');
 select throws_ok(format($q$delete from public.transcript_segments where session_id = %L$q$, :'alice_session'),
   '42501', null, 'alice cannot touch the transcript');
-select throws_ok(format($q$delete from public.sessions where id = %L$q$, :'alice_session'),
-  '42501', null, 'alice cannot delete sessions');
+select is_empty(format($q$delete from public.sessions where id = %L returning id$q$, :'bob_session'),
+  'alice cannot delete bob''s session (her own: 06_owner_controls.sql)');
 
 -- The queue, the operator surface and the internal functions are out of reach.
 select throws_ok('select count(*) from pgmq.q_session_processing', '42501', null,

@@ -100,6 +100,34 @@ async fn bad_messages_and_bad_audio_fail_clearly_and_the_worker_keeps_serving() 
         .count("select count(*) from public.processing_status where status = 'error'")
         .await;
     assert_eq!(error_rows, 3);
+
+    // The stable codes, wherever the error is shown: the session, the status row Realtime
+    // pushes, the history.
+    for (id, code) in [
+        (corrupt_id, "audio_corrupt"),
+        (empty_id, "audio_empty"),
+        (missing_id, "recording_not_found"),
+    ] {
+        let shown: (Option<String>, Option<String>, Option<String>) = sqlx::query_as(
+            "select s.error_code, ps.error_code, e.detail ->> 'error_code'
+               from public.sessions s join public.processing_status ps on ps.session_id = s.id
+               join public.processing_events e on e.session_id = s.id and e.stage = 'error'
+              where s.id = $1",
+        )
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        let code = Some(code.to_owned());
+        assert_eq!(shown, (code.clone(), code.clone(), code), "{id}");
+    }
+    let good_code: Option<String> =
+        sqlx::query_scalar("select error_code from public.sessions where id = $1")
+            .bind(good_id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(good_code, None);
 }
 
 #[tokio::test]
@@ -186,6 +214,10 @@ async fn exhausted_attempts_dead_letter_the_message_and_fail_the_session() {
         ["queued", "downloading", "retrying", "downloading", "error"]
     );
     assert_eq!(dead_letter_errors(&db).await.len(), 1);
+    let code = db
+        .count("select count(*) from public.sessions where error_code = 'attempts_exhausted'")
+        .await;
+    assert_eq!(code, 1);
 }
 
 #[tokio::test]

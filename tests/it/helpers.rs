@@ -35,6 +35,12 @@ pub struct TestDb {
 impl TestDb {
     /// A new, migrated database with its own local storage directory.
     pub async fn new() -> TestDb {
+        TestDb::with_setup("").await
+    }
+
+    /// Like [`TestDb::new`], with `setup` run on the empty database before `migrate` (e.g.
+    /// the `auth` schema Supabase would have).
+    pub async fn with_setup(setup: &str) -> TestDb {
         let admin = admin_url();
         let name = format!("vi_test_{}", Uuid::new_v4().simple());
         let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
@@ -42,6 +48,9 @@ impl TestDb {
         let settings = Settings::load_from(None, &base_env(&url, storage_dir.path())).unwrap();
         migrate::ensure_database(&settings.database).await.unwrap();
         let pool = migrate::connect(&settings.database).await.unwrap();
+        if !setup.is_empty() {
+            sqlx::raw_sql(setup).execute(&pool).await.unwrap();
+        }
         migrate::migrate(&pool).await.unwrap();
         TestDb {
             url,

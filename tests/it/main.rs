@@ -10,8 +10,10 @@ mod helpers;
 mod judgement;
 mod lifecycle;
 mod logs;
+mod migrations;
 mod neural_diarization;
 mod ops;
+mod owner;
 #[path = "../support/prereq.rs"]
 mod prereq;
 mod report_output;

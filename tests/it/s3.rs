@@ -149,3 +149,57 @@ async fn the_fallback_store_serves_what_the_primary_lacks_or_cannot_reach() {
     );
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn a_deleted_sessions_recording_is_deleted_from_the_bucket() {
+    let Ok(endpoint) = std::env::var("VIBEINSIGHT_TEST_S3_ENDPOINT") else {
+        eprintln!(
+            "SKIPPED: VIBEINSIGHT_TEST_S3_ENDPOINT is not set (just test starts a server and sets it)"
+        );
+        return;
+    };
+    let db = TestDb::new().await;
+    let bucket = format!("audio-{}", Uuid::new_v4().simple());
+    create_bucket(&endpoint, &bucket).await;
+    let settings = db.settings(&[
+        ("VIBEINSIGHT__STORAGE__BACKEND", "s3"),
+        ("BUCKET_NAME", bucket.as_str()),
+        ("AWS_ENDPOINT_URL_S3", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ]);
+    let storage = Storage::from_settings(&settings.storage).await.unwrap();
+    let fixtures = tempfile::tempdir().unwrap();
+    let user = Uuid::new_v4();
+    let key = ObjectKey::parse(&format!("{user}/gone.wav"), Some(&bucket)).unwrap();
+    let wav = speech_like_wav(fixtures.path(), "gone.wav", 16_000, 1, 1.0);
+    storage.put(&key, &wav).await.unwrap();
+    let id = insert_as_user(&db.pool, user, key.as_str(), Language::En, 2)
+        .await
+        .unwrap();
+    sqlx::query("delete from public.sessions where id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+
+    let removed = vibeinsight::worker::cleanup::drain(&db.pool, &storage)
+        .await
+        .unwrap();
+
+    assert_eq!(removed, 1);
+    let fetched = storage.fetch(&key).await;
+    assert!(
+        matches!(
+            fetched,
+            Err(vibeinsight::storage::StorageError::NotFound(_))
+        ),
+        "{fetched:?}"
+    );
+    assert_eq!(
+        db.count("select count(*) from ops.deleted_recordings")
+            .await,
+        0
+    );
+}
