@@ -17,8 +17,52 @@ export type Skill = {
   }>
 }
 
+export type Conversation = {
+  duration_s: number
+  gini_coefficient: number
+  interactivity_per_min: number
+  speakers: Array<{
+    speaker: number
+    talk_time_s: number
+    talk_ratio: number
+    turns: number
+    mean_turn_s: number
+    longest_monologue_s: number
+    mean_response_latency_s: number | null
+    questions: null | {
+      open: number
+      closed: number
+    }
+    speech_rate: number | null
+  }>
+  overlaps: Array<{
+    start: number
+    end: number
+    speaker: number
+    kind: "backchannel" | "interruption"
+    text: string | null
+  }>
+  silences: Array<{
+    start: number
+    end: number
+  }>
+}
+
+export type Roles = {
+  speakers: Array<number>
+  candidate: number | null
+  confidence: number
+  threshold: number
+  coach: number | null
+  cues: Array<{
+    name: string
+    weight: number
+    shares: Array<number>
+  }>
+}
+
 export type Report = {
-  speaker_analysis: {
+  speaker_analysis: null | {
     coach_speaking_ratio: number | null
     client_speaking_ratio: number | null
     gini_coefficient: number
@@ -73,11 +117,86 @@ export type Report = {
     reasons?: Array<string>
   }
   metrics: {
-    duration_s: unknown
-    gini_coefficient: unknown
-    roles: unknown
-    speakers: unknown
-    [key: string]: unknown
+    audio: {
+      duration_secs: number
+      channels: number
+      sample_rate: number
+      codec: string
+      bytes: number
+      truncated: boolean
+      skipped_packets: number
+      analysis_rate: number
+      analysis_samples: number
+      dual_channel_kept: boolean
+    }
+    audio_quality: {
+      audio_quality: {
+        duration_s: unknown
+        integrated_lufs: unknown
+        snr_db: unknown
+        true_peak_dbtp: unknown
+        [key: string]: unknown
+      }
+      warnings: Array<unknown>
+      speech_seconds: number
+      speech_regions: number
+    }
+    diarization: {
+      mode: "Mono" | "Neural" | "DualChannel"
+      num_speakers: number
+      confidence: number
+      turns: Array<{
+        speaker: string
+        start: number
+        end: number
+      }>
+      overlaps: Array<{
+        start: number
+        end: number
+      }>
+    }
+    speaking: {
+      speakers: {
+        value: null | Array<unknown>
+        confidence: number
+        withheld: string | null
+      }
+      gini_coefficient: {
+        value: null | number
+        confidence: number
+        withheld: string | null
+      }
+      switches_per_minute: {
+        value: null | number
+        confidence: number
+        withheld: string | null
+      }
+      response_latency: {
+        value: null | {
+          [key: string]: unknown
+        }
+        confidence: number
+        withheld: string | null
+      }
+      overlaps: {
+        value: null | Array<unknown>
+        confidence: number
+        withheld: string | null
+      }
+      silences: {
+        value: null | Array<unknown>
+        confidence: number
+        withheld: string | null
+      }
+    }
+    transcription: {
+      [key: string]: unknown
+    } | null
+    lexical: {
+      [key: string]: unknown
+    } | null
+    conversation: null | Conversation
+    roles: null | Roles
   }
   provenance: {
     prompt_version: string
