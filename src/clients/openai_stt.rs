@@ -20,46 +20,8 @@ use crate::domain::Language;
 mod error;
 mod response;
 use error::{classify_failure, redact};
+pub use response::ResponseMode;
 use response::parse_body;
-
-/// What the provider is asked to return; decides how the response is parsed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ResponseMode {
-    /// `verbose_json` with `timestamp_granularities[]` segment and word (whisper-1 style).
-    VerboseJson,
-    /// `json`: text only (gpt-4o-transcribe, gpt-4o-mini-transcribe).
-    Json,
-    /// `text`: a bare string body, for servers that offer nothing else.
-    Text,
-    /// `diarized_json` with `chunking_strategy=auto` (gpt-4o-transcribe-diarize).
-    Diarized,
-}
-
-impl ResponseMode {
-    /// The mode a model supports, by OpenAI's model names; anything unknown is assumed to be
-    /// a Whisper-style model, which is what compatible servers host.
-    pub fn for_model(model: &str) -> Self {
-        match model {
-            "gpt-4o-transcribe-diarize" => Self::Diarized,
-            m if m.starts_with("gpt-4o") && m.contains("transcribe") => Self::Json,
-            _ => Self::VerboseJson,
-        }
-    }
-
-    fn format_field(self) -> &'static str {
-        match self {
-            Self::VerboseJson => "verbose_json",
-            Self::Json => "json",
-            Self::Text => "text",
-            Self::Diarized => "diarized_json",
-        }
-    }
-
-    /// Whether the provider returns times inside the request (else only text per request).
-    pub fn has_times(self) -> bool {
-        matches!(self, Self::VerboseJson | Self::Diarized)
-    }
-}
 
 /// A provider asking for a longer pause than this is better served by the job queue's own
 /// retry than by holding a worker slot.

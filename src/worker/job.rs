@@ -14,27 +14,27 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use futures::FutureExt;
-use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, field};
 
 use super::backoff::Backoff;
+use super::endings::{
+    complete, dead_letter_orphan, fail, hand_back, retry_or_fail, upload_may_be_in_flight,
+    wait_for_upload,
+};
 use super::message::{JobMessage, Reason};
 use super::queue::{self, Delivery};
-use super::{deadline, heartbeat, settle};
+use super::reassess::reassess;
+use super::{deadline, heartbeat};
 use crate::error::{Failure, JobError, Origin, TIMED_OUT};
 use crate::pipeline::assess::{JudgementStatus, OnOutage};
 use crate::pipeline::checkpoint::{self, Measured};
-use crate::pipeline::progress::{ProgressUpdate, Stage};
 use crate::pipeline::{self, Deps, JobSpec, Outcome};
-use crate::report;
 use crate::store::checkpoints::{self, SessionCheckpoints};
-use crate::store::progress::{self as progress_store, ProgressWriter};
-use crate::store::results;
+use crate::store::progress::ProgressWriter;
 use crate::store::sessions::{self, SessionRow};
 use crate::telemetry::{JobOutcome, Metrics};
 
@@ -225,7 +225,7 @@ async fn timed_out(
 
 /// The measurements the session's result was (or is being) built from, whatever inputs
 /// they came from: `None` when there are none, the parse error when they cannot be read.
-async fn stored_measurements(
+pub(super) async fn stored_measurements(
     ctx: &JobContext,
     session: &SessionRow,
 ) -> anyhow::Result<Option<Result<Measured, serde_json::Error>>> {
@@ -234,11 +234,11 @@ async fn stored_measurements(
 }
 
 /// No attempt comes after this one: outages settle instead of retrying.
-fn is_last_attempt(ctx: &JobContext, delivery: &Delivery) -> bool {
+pub(super) fn is_last_attempt(ctx: &JobContext, delivery: &Delivery) -> bool {
     delivery.read_ct >= ctx.max_attempts
 }
 
-enum Run {
+pub(super) enum Run {
     Finished(Box<Result<Outcome, JobError>>),
     ShutDown,
     LeaseLost,
@@ -247,14 +247,14 @@ enum Run {
 }
 
 /// What a delivery asks for.
-enum Work {
+pub(super) enum Work {
     /// Every stage (resuming from a checkpoint when an earlier attempt left one).
     Full(JobSpec),
     /// Only the judgement, on stored measurements.
     Judge(Box<Measured>),
 }
 
-async fn run_pipeline(
+pub(super) async fn run_pipeline(
     ctx: &JobContext,
     delivery: &Delivery,
     session: &SessionRow,
@@ -303,319 +303,4 @@ async fn run_pipeline(
     // The last in-stage row must land before the final one is written.
     let _ = writer_task.await;
     run
-}
-
-async fn complete(
-    ctx: &JobContext,
-    delivery: &Delivery,
-    session: &SessionRow,
-    outcome: Outcome,
-) -> anyhow::Result<JobOutcome> {
-    let detail = judgement_detail(&outcome);
-    save_and_ack(ctx, delivery, session, &outcome, true, detail).await
-}
-
-/// Saves (when `save`) and acknowledges in ONE transaction, after a `saving` row.
-async fn save_and_ack(
-    ctx: &JobContext,
-    delivery: &Delivery,
-    session: &SessionRow,
-    outcome: &Outcome,
-    save: bool,
-    detail: serde_json::Value,
-) -> anyhow::Result<JobOutcome> {
-    record_outcome_metrics(ctx, outcome);
-    let saving = ProgressUpdate::stage(Stage::Saving);
-    let mut conn = ctx.pool.acquire().await?;
-    record_progress(&mut conn, delivery, session, &saving, json!({})).await?;
-    drop(conn);
-    let mut tx = match settle::begin(&ctx.pool, delivery, session.id).await? {
-        Ok(tx) => tx,
-        Err(outcome) => return Ok(outcome),
-    };
-    if save {
-        let built = report::row::built(outcome);
-        results::save(&mut tx, session.id, &built.row, &built.transcript)
-            .await
-            .context("Failed to save results")?;
-        checkpoints::discard_superseded(&mut tx, session.id, checkpoint::MEASURED).await?;
-    }
-    let update = ProgressUpdate::stage(Stage::Completed);
-    record_progress(&mut tx, delivery, session, &update, detail).await?;
-    queue::archive(&mut tx, delivery).await?;
-    tx.commit().await?;
-    tracing::info!("session completed");
-    Ok(JobOutcome::Completed)
-}
-
-/// Only the judgement again, from the measurements the stored result was built from.
-async fn reassess(
-    ctx: &JobContext,
-    delivery: &Delivery,
-    session: &SessionRow,
-    shutdown: CancellationToken,
-) -> anyhow::Result<JobOutcome> {
-    if session.status != "completed" {
-        tracing::info!(status = %session.status, "not completed; its own run will judge it");
-        let mut conn = ctx.pool.acquire().await?;
-        queue::archive(&mut conn, delivery).await?;
-        return Ok(JobOutcome::Duplicate);
-    }
-    if delivery.read_ct > ctx.max_attempts {
-        let reason = "the re-judgement never finished (worker crashed or was killed each time)";
-        return abandon_reassessment(ctx, delivery, session, reason).await;
-    }
-    let measured = match stored_measurements(ctx, session).await? {
-        Some(Ok(measured)) => measured,
-        Some(Err(err)) => {
-            let reason = format!("the stored measurements cannot be read: {err}");
-            return abandon_reassessment(ctx, delivery, session, &reason).await;
-        }
-        None => {
-            let reason = "there are no stored measurements to judge";
-            return abandon_reassessment(ctx, delivery, session, reason).await;
-        }
-    };
-    let work = Work::Judge(Box::new(measured));
-    match run_pipeline(ctx, delivery, session, work, shutdown).await {
-        Run::Finished(result) => match *result {
-            Ok(outcome) => complete_reassessment(ctx, delivery, session, outcome).await,
-            Err(JobError::Transient { reason, .. }) if is_last_attempt(ctx, delivery) => {
-                abandon_reassessment(ctx, delivery, session, &reason).await
-            }
-            Err(JobError::Transient {
-                reason,
-                retry_after,
-                ..
-            }) => retry_or_fail(ctx, delivery, session, reason, retry_after).await,
-            Err(JobError::Permanent(failure)) => {
-                abandon_reassessment(ctx, delivery, session, &failure.to_string()).await
-            }
-        },
-        Run::ShutDown => hand_back(ctx, delivery, session).await,
-        Run::LeaseLost => Ok(JobOutcome::LeaseLost),
-        Run::TimedOut(reason) if is_last_attempt(ctx, delivery) => {
-            abandon_reassessment(ctx, delivery, session, &reason).await
-        }
-        Run::TimedOut(reason) => retry_or_fail(ctx, delivery, session, reason, None).await,
-    }
-}
-
-/// A produced judgement is only replaced by another produced one: a re-judgement that
-/// ends invalid or unavailable must not take away what the user already has.
-async fn complete_reassessment(
-    ctx: &JobContext,
-    delivery: &Delivery,
-    session: &SessionRow,
-    outcome: Outcome,
-) -> anyhow::Result<JobOutcome> {
-    let previous = results::judgement_status(&ctx.pool, session.id).await?;
-    let new = outcome.assessment.as_ref().map(|a| a.judgement.name());
-    let replace = previous.as_deref() != Some("produced") || new == Some("produced");
-    let mut detail = judgement_detail(&outcome);
-    detail["reassessment"] = json!(true);
-    detail["replaced"] = json!(replace);
-    save_and_ack(ctx, delivery, session, &outcome, replace, detail).await
-}
-
-/// Ends a re-judgement that cannot run: the stored result stays as it is, the progress row
-/// says `completed` again (with why in the event), and the message is dead-lettered.
-async fn abandon_reassessment(
-    ctx: &JobContext,
-    delivery: &Delivery,
-    session: &SessionRow,
-    reason: &str,
-) -> anyhow::Result<JobOutcome> {
-    let mut tx = match settle::begin(&ctx.pool, delivery, session.id).await? {
-        Ok(tx) => tx,
-        Err(outcome) => return Ok(outcome),
-    };
-    let update = ProgressUpdate::stage(Stage::Completed);
-    let detail = json!({"reassessment": true, "replaced": false, "error": reason});
-    record_progress(&mut tx, delivery, session, &update, detail).await?;
-    queue::dead_letter(&mut tx, delivery, reason).await?;
-    tx.commit().await?;
-    tracing::warn!(%reason, "re-judgement abandoned; the stored result stands");
-    Ok(JobOutcome::DeadLettered)
-}
-
-/// The judgement's status (and why, when it was not produced) for the final event.
-fn judgement_detail(outcome: &Outcome) -> serde_json::Value {
-    match outcome.assessment.as_ref().map(|a| &a.judgement) {
-        Some(status) => json!({"judgement": status.name(), "reason": status.reason()}),
-        None => json!({}),
-    }
-}
-
-fn record_outcome_metrics(ctx: &JobContext, outcome: &Outcome) {
-    if let Some(JudgementStatus::Unavailable { .. }) =
-        outcome.assessment.as_ref().map(|a| &a.judgement)
-    {
-        ctx.metrics.provider_failed("assessment", false);
-    }
-    for timing in &outcome.timings {
-        ctx.metrics.stage_took(timing.stage, timing.seconds);
-    }
-    ctx.metrics
-        .audio_processed(outcome.audio_seconds, outcome.bytes);
-    for used in &outcome.provider_usage {
-        ctx.metrics.provider_used(
-            &used.provider,
-            &used.model,
-            used.requests,
-            used.seconds,
-            used.cost_usd,
-        );
-    }
-    for confidence in outcome
-        .measured
-        .segments
-        .iter()
-        .filter_map(|segment| segment.confidence)
-    {
-        ctx.metrics.transcript_confidence(confidence);
-    }
-}
-
-async fn fail(
-    ctx: &JobContext,
-    delivery: &Delivery,
-    session: &SessionRow,
-    failure: &Failure,
-) -> anyhow::Result<JobOutcome> {
-    let message = failure.message(session.language());
-    let mut tx = match settle::begin(&ctx.pool, delivery, session.id).await? {
-        Ok(tx) => tx,
-        Err(outcome) => return Ok(outcome),
-    };
-    sessions::mark_failed(&mut tx, session.id, &message, failure.code()).await?;
-    let note = Some(failure.to_string());
-    let update = ProgressUpdate {
-        stage: Stage::Error,
-        percent: 0,
-        note,
-    };
-    let detail = json!({ "error": failure.to_string(), "error_code": failure.code() });
-    record_progress(&mut tx, delivery, session, &update, detail).await?;
-    queue::dead_letter(&mut tx, delivery, &failure.to_string()).await?;
-    tx.commit().await?;
-    tracing::warn!(error = %failure, "session failed; message dead-lettered");
-    Ok(JobOutcome::Failed)
-}
-
-async fn retry_or_fail(
-    ctx: &JobContext,
-    delivery: &Delivery,
-    session: &SessionRow,
-    reason: String,
-    retry_after: Option<Duration>,
-) -> anyhow::Result<JobOutcome> {
-    if is_last_attempt(ctx, delivery) {
-        let failure = Failure::AttemptsExhausted {
-            attempts: delivery.read_ct,
-            last: reason,
-        };
-        return fail(ctx, delivery, session, &failure).await;
-    }
-    let delay = ctx
-        .backoff
-        .delay(delivery.read_ct, retry_after, &mut rand::rng());
-    let update = ProgressUpdate {
-        stage: Stage::Retrying,
-        percent: 0,
-        note: Some(reason.clone()),
-    };
-    let detail = json!({ "error": reason, "retry_in_secs": delay.as_secs_f64() });
-    let mut conn = ctx.pool.acquire().await?;
-    record_progress(&mut conn, delivery, session, &update, detail).await?;
-    queue::retry_later(&ctx.pool, delivery, delay).await?;
-    tracing::warn!(%reason, retry_in_secs = delay.as_secs_f64(), "transient failure; retrying later");
-    wake_after(ctx, delay);
-    Ok(JobOutcome::Retrying)
-}
-
-async fn hand_back(
-    ctx: &JobContext,
-    delivery: &Delivery,
-    session: &SessionRow,
-) -> anyhow::Result<JobOutcome> {
-    let update = ProgressUpdate::stage(Stage::Queued);
-    let detail = json!({"reason": "handed back at shutdown"});
-    let mut conn = ctx.pool.acquire().await?;
-    record_progress(&mut conn, delivery, session, &update, detail).await?;
-    queue::hand_back(&ctx.pool, delivery, Duration::ZERO).await?;
-    tracing::info!("handed the job back for another worker");
-    Ok(JobOutcome::HandedBack)
-}
-
-/// Wakes the loop when a message put off by `delay` becomes visible again.
-fn wake_after(ctx: &JobContext, delay: Duration) {
-    let wake = ctx.wake.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        wake.notify_one();
-    });
-}
-
-/// How often a recording still being uploaded is looked for.
-const UPLOAD_RECHECK: Duration = Duration::from_secs(10);
-
-/// The app inserts the session, then its (resumable) upload finishes: until the grace after
-/// the insert has passed, a missing or empty object is an upload in flight.
-fn upload_may_be_in_flight(ctx: &JobContext, session: &SessionRow) -> bool {
-    let waited = chrono::Utc::now() - session.created_at;
-    waited.to_std().unwrap_or_default() < ctx.upload_grace
-}
-
-/// Looks again in a few seconds without counting the attempt: nothing has failed yet.
-async fn wait_for_upload(
-    ctx: &JobContext,
-    delivery: &Delivery,
-    session: &SessionRow,
-    failure: &Failure,
-) -> anyhow::Result<JobOutcome> {
-    let note = match session.language() {
-        crate::domain::Language::Ja => "アップロードの完了を待っています",
-        _ => "waiting for the upload",
-    };
-    let update = ProgressUpdate {
-        stage: Stage::Retrying,
-        percent: 0,
-        note: Some(note.to_owned()),
-    };
-    let detail = json!({"waiting_for_upload": failure.to_string(), "retry_in_secs": UPLOAD_RECHECK.as_secs()});
-    let mut conn = ctx.pool.acquire().await?;
-    record_progress(&mut conn, delivery, session, &update, detail).await?;
-    queue::hand_back(&ctx.pool, delivery, UPLOAD_RECHECK).await?;
-    tracing::info!(%failure, "the recording is not uploaded yet; looking again shortly");
-    wake_after(ctx, UPLOAD_RECHECK);
-    Ok(JobOutcome::Retrying)
-}
-
-/// The session's progress row and history, in its language, at this delivery's attempt.
-async fn record_progress(
-    conn: &mut sqlx::PgConnection,
-    delivery: &Delivery,
-    session: &SessionRow,
-    update: &ProgressUpdate,
-    detail: serde_json::Value,
-) -> sqlx::Result<()> {
-    let language = session.language();
-    progress_store::record(conn, session.id, delivery.read_ct, update, language, detail).await
-}
-
-/// A message with no session to fail: dead-lettered so a DBA sees it, never dropped.
-async fn dead_letter_orphan(
-    ctx: &JobContext,
-    delivery: &Delivery,
-    reason: &str,
-) -> anyhow::Result<JobOutcome> {
-    let mut tx = ctx.pool.begin().await?;
-    if !queue::hold_lease(&mut tx, delivery).await? {
-        return Ok(JobOutcome::LeaseLost);
-    }
-    queue::dead_letter(&mut tx, delivery, reason).await?;
-    tx.commit().await?;
-    tracing::warn!(%reason, "message dead-lettered");
-    Ok(JobOutcome::DeadLettered)
 }

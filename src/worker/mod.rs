@@ -5,10 +5,12 @@
 mod backoff;
 pub mod cleanup;
 mod deadline;
+mod endings;
 mod heartbeat;
 mod job;
 mod message;
 pub mod queue;
+mod reassess;
 pub mod retention;
 mod settle;
 mod wakeup;

@@ -1,10 +1,49 @@
-//! Parsing of successful responses: verbose_json, json, text and diarized_json bodies.
+//! The response formats a model supports, and parsing of successful responses: verbose_json,
+//! json, text and diarized_json bodies.
 
 use serde::Deserialize;
 
-use super::ResponseMode;
 use crate::clients::stt::{SttSegment, Transcription};
 use crate::domain::{Span, Word};
+
+/// What the provider is asked to return; decides how the response is parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// `verbose_json` with `timestamp_granularities[]` segment and word (whisper-1 style).
+    VerboseJson,
+    /// `json`: text only (gpt-4o-transcribe, gpt-4o-mini-transcribe).
+    Json,
+    /// `text`: a bare string body, for servers that offer nothing else.
+    Text,
+    /// `diarized_json` with `chunking_strategy=auto` (gpt-4o-transcribe-diarize).
+    Diarized,
+}
+
+impl ResponseMode {
+    /// The mode a model supports, by OpenAI's model names; anything unknown is assumed to be
+    /// a Whisper-style model, which is what compatible servers host.
+    pub fn for_model(model: &str) -> Self {
+        match model {
+            "gpt-4o-transcribe-diarize" => Self::Diarized,
+            m if m.starts_with("gpt-4o") && m.contains("transcribe") => Self::Json,
+            _ => Self::VerboseJson,
+        }
+    }
+
+    pub(super) fn format_field(self) -> &'static str {
+        match self {
+            Self::VerboseJson => "verbose_json",
+            Self::Json => "json",
+            Self::Text => "text",
+            Self::Diarized => "diarized_json",
+        }
+    }
+
+    /// Whether the provider returns times inside the request (else only text per request).
+    pub fn has_times(self) -> bool {
+        matches!(self, Self::VerboseJson | Self::Diarized)
+    }
+}
 
 #[derive(Deserialize)]
 struct RawBody {
