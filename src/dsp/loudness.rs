@@ -11,10 +11,19 @@
 //! it, a 1 kHz sine at −20 dBFS reads −20.0 LUFS, the calibration of EBU Tech 3341 (a
 //! −23 dBFS sine in both channels reads −23 LUFS). [`ChannelWeighting::SingleChannel`] is
 //! BS.1770's literal one-channel sum (weight 1), which reads the same sine at −23.0 LUFS.
+//!
+//! True peak comes from the `ebur128` crate (libebur128's port: BS.1770-4 Annex 2, 4×
+//! polyphase oversampling); gating, clipping, DC and SNR stay here, in one pass. Measured
+//! on the three simulated dev recordings against the hand-written meters this replaced:
+//! integrated loudness identical to 0.001 LU and true peak within 0.012 dB; on ja_dev_3min
+//! (callgrind) the hand-written 4×24-tap f64 true-peak filter took 1.54 G instructions
+//! against the crate's 0.32 G, of 1.79 G for everything the meter measured. The crate's
+//! integrated loudness costs about what ours does (0.18 G vs 0.25 G, same readings), so the
+//! gating stays here, in the pass that also measures what the crate does not (clipping, DC,
+//! SNR).
 
+use ebur128::{EbuR128, Mode};
 use serde::Serialize;
-
-use super::true_peak::TruePeakMeter;
 
 /// Gating block and step (BS.1770-4: 400 ms blocks, 75 % overlap).
 const STEP_SECONDS: f64 = 0.1;
@@ -150,7 +159,7 @@ fn k_weighting(sample_rate: u32) -> [Biquad; 2] {
 }
 
 /// Streaming loudness and quality meter for one mono signal.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct QualityMeter {
     sample_rate: u32,
     weighting: ChannelWeighting,
@@ -160,7 +169,8 @@ pub struct QualityMeter {
     step_fill: usize,
     /// Mean square of the K-weighted signal per 100 ms step.
     steps: Vec<f64>,
-    true_peak: TruePeakMeter,
+    /// `None` for a sample rate the meter rejects: then no true peak is reported.
+    true_peak: Option<EbuR128>,
     sample_peak: f32,
     clipped: u64,
     sum: f64,
@@ -184,7 +194,7 @@ impl QualityMeter {
             step_acc: 0.0,
             step_fill: 0,
             steps: Vec::new(),
-            true_peak: TruePeakMeter::new(),
+            true_peak: EbuR128::new(1, sample_rate, Mode::TRUE_PEAK).ok(),
             sample_peak: 0.0,
             clipped: 0,
             sum: 0.0,
@@ -198,7 +208,13 @@ impl QualityMeter {
     }
 
     pub fn push(&mut self, samples: &[f32]) {
-        self.true_peak.push(samples);
+        // One channel and whole frames: adding cannot fail, and a failure would only lose
+        // the true peak, which `finish` then reports as unknown.
+        if let Some(meter) = &mut self.true_peak
+            && meter.add_frames_f32(samples).is_err()
+        {
+            self.true_peak = None;
+        }
         for &x in samples {
             self.push_sample(x);
         }
@@ -231,7 +247,11 @@ impl QualityMeter {
     }
 
     pub fn finish(mut self) -> AudioQuality {
-        let peak = self.true_peak.finish();
+        let peak = self
+            .true_peak
+            .as_ref()
+            .and_then(|meter| meter.true_peak(0).ok())
+            .unwrap_or(0.0);
         let to_db = |lin: f64| (lin > 0.0).then(|| 20.0 * lin.log10());
         let n = self.count.max(1) as f64;
         AudioQuality {

@@ -106,6 +106,25 @@ fn true_peak_sees_intersample_overs() {
 }
 
 #[test]
+fn true_peak_adds_no_overshoot_in_band_and_reads_silence_as_none() {
+    // Well inside the band the interpolator must not add overshoot (a step would, rightly).
+    let slow = sine_at(16_000, 100.0, 20.0 * 0.25f64.log10(), 1.0);
+    let q = measure(&slow, 16_000, ChannelWeighting::default());
+    let peak = 10f64.powf(q.true_peak_dbtp.unwrap() / 20.0);
+    assert!((peak - 0.25).abs() < 1e-3, "{peak}");
+    let silent = measure(&[0.0; 500], 16_000, ChannelWeighting::default());
+    assert_eq!(silent.true_peak_dbtp, None);
+}
+
+#[test]
+fn true_peak_is_never_below_sample_peak() {
+    let mut sig = vec![0.0f32; 1600];
+    sig[800] = -0.9;
+    let q = measure(&sig, 16_000, ChannelWeighting::default());
+    assert!(q.true_peak_dbtp.unwrap() >= q.sample_peak_dbfs.unwrap() - 1e-9);
+}
+
+#[test]
 fn clipping_and_dc_are_reported() {
     let clipped: Vec<f32> = sine_at(16_000, 440.0, 6.0, 2.0)
         .iter()

@@ -2,7 +2,6 @@
 
 pub mod loudness;
 pub mod mel;
-pub mod true_peak;
 pub mod vad;
 
 #[cfg(test)]

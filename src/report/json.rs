@@ -10,6 +10,13 @@
 //! withheld. The per-stage keys stay because stored rows and the app already read them;
 //! `conversation` is what DESIGN §7 asks `metrics` to hold and was missing, and it lets the
 //! page be rendered again from a stored row alone.
+//!
+//! The schema is written by hand and checked against the real output, not generated with
+//! `schemars`: on a probe of these types `schemars` 1.0 writes `metrics: Value` as `true`
+//! (anything, i.e. the part that drifted goes unchecked) and leaves every `Option` field out
+//! of `required`, although the app relies on those keys being present as `null`. So
+//! `tests/it/report_output.rs` validates the `report.json` that `analyze` writes with
+//! `jsonschema` and parses it back into [`Report`]: schema, types and file agree.
 
 use std::collections::BTreeMap;
 

@@ -196,6 +196,44 @@ async fn produced_report_matches_schema_and_links_examples() {
     );
 }
 
+/// Markup in every free-text slot of the model's answer (summaries, comments, reason,
+/// prescriptions): the page shows each one as text, never as markup.
+#[tokio::test]
+async fn model_text_is_escaped_in_every_slot() {
+    const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+    let mut answer = valid_answer();
+    let mut slots = 0;
+    let mut taint = |v: &mut Value| {
+        *v = Value::String(format!("{} {HOSTILE}", v.as_str().unwrap()));
+        slots += 1;
+    };
+    for skill in ["listening", "questioning", "empathy", "feedback"] {
+        let s = &mut answer["coaching_skills"][skill];
+        taint(&mut s["summary"]);
+        for ex in s["examples"].as_array_mut().unwrap() {
+            taint(&mut ex["comment"]);
+        }
+    }
+    taint(&mut answer["diagnosis"]["reason"]);
+    for p in answer["prescriptions"].as_array_mut().unwrap() {
+        taint(&mut p["action"]);
+        taint(&mut p["target"]);
+    }
+    let segs = segments();
+    let a = build(Some(&Fixed(answer.to_string())), &segs, Language::En).await;
+    let (json, html) = write(&out_dir("report_hostile_model"), &segs, &a, Language::En);
+    assert_eq!(
+        json["judgement"]["status"], "produced",
+        "{}",
+        json["judgement"]
+    );
+    assert!(!html.contains("<img"), "model text rendered as markup");
+    assert!(
+        html.matches("&lt;img src=x onerror=alert(1)&gt;").count() >= slots,
+        "every slot shown, escaped"
+    );
+}
+
 #[tokio::test]
 async fn not_produced_report_has_null_judgement_and_says_so() {
     let segs = segments();
