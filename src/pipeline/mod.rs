@@ -255,6 +255,7 @@ pub async fn measure(
     }
     let transcript =
         raw.map(|raw| transcript::finish(raw, speech, &diarization.turns, job.language));
+    let degraded = outcome::announce_degraded(&diarization, progress);
 
     watch.start("measure");
     let speaking = measure::measure(&diarization, info.duration_secs);
@@ -280,6 +281,7 @@ pub async fn measure(
         dual_channel_kept: audio.stereo.is_some(),
         preprocessed: &preprocessed,
         diarization: &diarization,
+        diarization_degraded: degraded.as_deref(),
         speaking: &speaking,
         transcript: transcript.as_ref(),
     };

@@ -49,6 +49,14 @@ fn header(out: &mut String, input: &ReportInput<'_>, report: &Report, t: &Texts)
         esc(t.model),
         esc(model)
     );
+    if let Some(reason) = report.metrics["diarization"]["degraded"].as_str() {
+        let _ = write!(
+            out,
+            "<p class=\"note warn\" id=\"diarization-degraded\">⚠ {}: {}</p>",
+            esc(t.diarization_degraded),
+            esc(reason)
+        );
+    }
     let sa = &report.speaker_analysis;
     if sa.roles_certain {
         let _ = write!(
