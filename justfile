@@ -145,15 +145,16 @@ libopus:
     echo "libopus: installing libopus-dev and pkg-config from the distribution's packages" >&2
     just _apt libopus-dev pkg-config
 
-# Decode speed and memory against ffmpeg on an hour of real speech (release build).
-bench: libopus
+# Decode speed and memory against ffmpeg on an hour of real speech (release build), both on
+# core 0; `just bench webm` times only the inputs whose name contains `webm`.
+bench only="": libopus
     #!/usr/bin/env bash
     set -euo pipefail
     if ! command -v ffmpeg >/dev/null; then   # the peer the bench runs side by side
       echo "bench: installing Debian's ffmpeg" >&2
       just _apt ffmpeg
     fi
-    cargo bench --bench decode
+    BENCH_ONLY="{{only}}" cargo bench --bench decode
 
 # Neural diarization throughput of one worker process at concurrency 1, then 2, in the same
 # run: N three-minute sessions (STT and LLM off) queued at once, each setting on a database
@@ -170,7 +171,8 @@ bench-workers sessions="8": libopus
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
     export VIBEINSIGHT__STT__PROVIDER=none VIBEINSIGHT__LLM__PROVIDER=none \
-      VIBEINSIGHT__TELEMETRY__METRICS_ADDR=127.0.0.1:0 VIBEINSIGHT__QUEUE__POLL_INTERVAL_SECS=1
+      VIBEINSIGHT__TELEMETRY__METRICS_ADDR=127.0.0.1:0 VIBEINSIGHT__QUEUE__POLL_INTERVAL_SECS=1 \
+      VIBEINSIGHT__TELEMETRY__LOG_FORMAT=json
     declare -A took rss
     for c in 1 2; do
       db="vi_bench_workers_$$_$c"
@@ -191,7 +193,7 @@ bench-workers sessions="8": libopus
       kill -TERM "$worker"; wait "$worker" || true
       psql "${server%/*}/postgres" -qc "drop database if exists \"$db\" with (force)" >/dev/null
       done_jobs=$(grep -l '^\[100%\] completed' "$work"/job-$c-*.log | wc -l)
-      neural=$(grep -c 'mode=Neural' "$work/worker-$c.log" || true)
+      neural=$(grep -c '"mode":"Neural"' "$work/worker-$c.log" || true)
       echo "concurrency $c: {{sessions}} sessions in ${took[$c]} s ($done_jobs completed, $neural neural), worker peak RSS ${rss[$c]} MiB"
       [ "$done_jobs" = "{{sessions}}" ] || { tail -n 20 "$work/worker-$c.log" >&2; exit 1; }
     done

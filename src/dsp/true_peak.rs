@@ -11,12 +11,19 @@ pub const OVERSAMPLE: usize = 4;
 const TAPS_PER_PHASE: usize = 24;
 
 /// Streaming inter-sample peak detector.
+///
+/// Laid out for speed: it was 18 % of an hour's `analyze` on one core (perf), with a modulo
+/// per tap. The history is stored twice over, so the last [`TAPS_PER_PHASE`] samples are
+/// always one contiguous slice, and the four phases are summed side by side (one vector
+/// register) instead of one after another.
 #[derive(Clone, Debug)]
 pub struct TruePeakMeter {
-    /// `phases[p][k]` multiplies the input `k` samples back for output phase `p`.
-    phases: Vec<[f64; TAPS_PER_PHASE]>,
-    history: [f64; TAPS_PER_PHASE],
-    /// Index in `history` where the next sample is written (ring buffer).
+    /// `taps[j][p]` multiplies the `j`-th oldest of the last [`TAPS_PER_PHASE`] inputs for
+    /// output phase `p`.
+    taps: [[f64; OVERSAMPLE]; TAPS_PER_PHASE],
+    /// Ring buffer written at `head` and `head + TAPS_PER_PHASE`.
+    history: [f64; 2 * TAPS_PER_PHASE],
+    /// Where the next sample is written, `< TAPS_PER_PHASE`.
     head: usize,
     peak: f64,
 }
@@ -29,9 +36,16 @@ impl Default for TruePeakMeter {
 
 impl TruePeakMeter {
     pub fn new() -> Self {
+        let phases = design_phases();
+        let mut taps = [[0.0; OVERSAMPLE]; TAPS_PER_PHASE];
+        for (j, row) in taps.iter_mut().enumerate() {
+            for (p, tap) in row.iter_mut().enumerate() {
+                *tap = phases[p][TAPS_PER_PHASE - 1 - j];
+            }
+        }
         Self {
-            phases: design_phases(),
-            history: [0.0; TAPS_PER_PHASE],
+            taps,
+            history: [0.0; 2 * TAPS_PER_PHASE],
             head: 0,
             peak: 0.0,
         }
@@ -41,16 +55,23 @@ impl TruePeakMeter {
         for &x in samples {
             let x = f64::from(x);
             self.history[self.head] = x;
-            self.head = (self.head + 1) % TAPS_PER_PHASE;
+            self.history[self.head + TAPS_PER_PHASE] = x;
+            self.head = if self.head + 1 == TAPS_PER_PHASE {
+                0
+            } else {
+                self.head + 1
+            };
             // The raw sample is a valid peak candidate whatever the filter does.
             self.peak = self.peak.max(x.abs());
-            for phase in &self.phases {
-                let mut acc = 0.0;
-                for (k, c) in phase.iter().enumerate() {
-                    let idx = (self.head + TAPS_PER_PHASE - 1 - k) % TAPS_PER_PHASE;
-                    acc += c * self.history[idx];
+            let window = &self.history[self.head..self.head + TAPS_PER_PHASE];
+            let mut acc = [0.0; OVERSAMPLE];
+            for (row, &h) in self.taps.iter().zip(window) {
+                for (a, c) in acc.iter_mut().zip(row) {
+                    *a += c * h;
                 }
-                self.peak = self.peak.max(acc.abs());
+            }
+            for a in acc {
+                self.peak = self.peak.max(a.abs());
             }
         }
     }
@@ -132,6 +153,41 @@ mod tests {
         let c = measure(&slow);
         assert!((c - 0.25).abs() < 1e-3, "{c}");
         assert_eq!(measure(&[0.0; 500]), 0.0);
+    }
+
+    /// The definition, without streaming: every phase's dot product over the last inputs.
+    fn reference(signal: &[f32]) -> f64 {
+        let phases = design_phases();
+        let mut padded = vec![0.0f64; TAPS_PER_PHASE - 1];
+        padded.extend(signal.iter().map(|&x| f64::from(x)));
+        padded.extend([0.0; TAPS_PER_PHASE / 2]);
+        let mut peak = 0.0f64;
+        for n in TAPS_PER_PHASE - 1..padded.len() {
+            peak = peak.max(padded[n].abs());
+            for phase in &phases {
+                let acc: f64 = (0..TAPS_PER_PHASE).map(|k| phase[k] * padded[n - k]).sum();
+                peak = peak.max(acc.abs());
+            }
+        }
+        peak
+    }
+
+    #[test]
+    fn streaming_in_odd_chunks_matches_the_definition() {
+        // A chirp with clicks: peaks land at every phase and at chunk edges.
+        let sig: Vec<f32> = (0..5000)
+            .map(|i| {
+                let t = i as f64 / 16_000.0;
+                let click = if i % 997 == 0 { 0.4 } else { 0.0 };
+                (0.5 * (2.0 * std::f64::consts::PI * (200.0 + 3000.0 * t) * t).sin() + click) as f32
+            })
+            .collect();
+        let mut m = TruePeakMeter::new();
+        for chunk in sig.chunks(37) {
+            m.push(chunk);
+        }
+        let (got, want) = (m.finish(), reference(&sig));
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
     }
 
     #[test]

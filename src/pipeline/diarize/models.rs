@@ -138,6 +138,7 @@ pub fn fallback_reason(neural: Neural, mode: Mode) -> Option<String> {
 
 fn model_dir() -> Result<PathBuf, ModelError> {
     let candidates: Vec<PathBuf> = std::env::var_os(MODELS_ENV)
+        .filter(|d| !d.is_empty())
         .map(PathBuf::from)
         .into_iter()
         .chain(user_dir())
@@ -159,7 +160,7 @@ fn model_dir() -> Result<PathBuf, ModelError> {
 }
 
 fn dylib(dir: &Path) -> PathBuf {
-    if let Some(p) = std::env::var_os(DYLIB_ENV) {
+    if let Some(p) = std::env::var_os(DYLIB_ENV).filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
     let local = dir.join("libonnxruntime.so");
