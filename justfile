@@ -158,6 +158,45 @@ onnx:
     lib=$(find_lib) || { echo "onnx: installing onnxruntime from PyPI" >&2; python3 -m pip install -q --user onnxruntime >&2; lib=$(find_lib); }
     [ -n "$lib" ] && echo "$lib" || echo "onnx: no ONNX Runtime; neural diarization falls back to the classical path and its test is SKIPPED" >&2
 
+# The neural diarizer's files in the per-user directory the binary searches after its
+# environment variables (src/pipeline/diarize/models.rs): both ONNX models, from
+# ../shared/models/diarization when present, else from the upstream releases the Dockerfile
+# uses, checked against the same SHA-256; and libonnxruntime.so from the onnxruntime wheel
+# (PyPI), so no ORT_DYLIB_PATH is needed. Prints the directory.
+models:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    dest="${XDG_DATA_HOME:-$HOME/.local/share}/vibeinsight/models"
+    eval "$(grep -A1 '^MODEL_SUMS=' .ci/docker-build)"
+    eval "$(grep -m1 '^ORT_VERSION=' .ci/docker-build)"
+    checked() { (cd "$1" && echo "$MODEL_SUMS" | sha256sum --check --strict --quiet) >/dev/null 2>&1; }
+    mkdir -p "$dest"
+    if ! checked "$dest"; then
+      shared="$PWD/../shared/models/diarization"
+      if checked "$shared"; then
+        echo "models: copying the models from $shared" >&2
+        echo "$MODEL_SUMS" | awk '{print $2}' | while read -r f; do install -m 0644 "$shared/$f" "$dest/$f"; done
+      else
+        echo "models: downloading the models from their upstream releases" >&2
+        eval "$(grep -m1 '^SEGMENTATION_URL=' .ci/docker-build)"
+        eval "$(grep -m1 '^EMBEDDING_URL=' .ci/docker-build)"
+        tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+        curl -fsSL "$SEGMENTATION_URL" | tar -xj -C "$tmp"
+        install -m 0644 "$tmp"/sherpa-onnx-pyannote-segmentation-3-0/model.onnx "$dest/segmentation-3.0.onnx"
+        curl -fsSL -o "$dest/3dspeaker_speech_campplus_sv_zh_en_16k-common_advanced.onnx" "$EMBEDDING_URL"
+      fi
+      (cd "$dest" && echo "$MODEL_SUMS" | sha256sum --check --strict --quiet) \
+        || { echo "models: checksum mismatch in $dest" >&2; exit 1; }
+    fi
+    if [ ! -f "$dest/libonnxruntime.so" ]; then
+      echo "models: copying ONNX Runtime $ORT_VERSION from the onnxruntime wheel (PyPI)" >&2
+      tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+      python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" "onnxruntime==$ORT_VERSION" >&2
+      unzip -q -j "$tmp"/onnxruntime-*.whl 'onnxruntime/capi/libonnxruntime.so*' -d "$tmp/ort"
+      install -m 0644 "$(ls "$tmp"/ort/libonnxruntime.so* | sort -V | tail -n1)" "$dest/libonnxruntime.so"
+    fi
+    echo "$dest"
+
 # libopus' headers, for the Opus decoder (the `opus` crate links the system library).
 libopus:
     #!/usr/bin/env bash
@@ -166,15 +205,95 @@ libopus:
     echo "libopus: installing libopus-dev and pkg-config from the distribution's packages" >&2
     just _apt libopus-dev pkg-config
 
-# Decode speed and memory against ffmpeg on an hour of real speech (release build).
-bench: libopus
+# Decode speed and memory against ffmpeg on an hour of real speech (release build), both on
+# core 0; `just bench webm` times only the inputs whose name contains `webm`.
+bench only="": libopus
     #!/usr/bin/env bash
     set -euo pipefail
     if ! command -v ffmpeg >/dev/null; then   # the peer the bench runs side by side
       echo "bench: installing Debian's ffmpeg" >&2
       just _apt ffmpeg
     fi
-    cargo bench --bench decode
+    BENCH_ONLY="{{only}}" cargo bench --bench decode
+
+# Neural diarization throughput of one worker process at concurrency 1, then 2, in the same
+# run: N three-minute sessions (STT and LLM off) queued at once, each setting on a database
+# of its own (dropped afterwards); prints wall time, the ratio and the worker's peak RSS.
+bench-workers sessions="8": libopus
+    #!/usr/bin/env bash
+    set -euo pipefail
+    just models >/dev/null
+    cargo build --release --quiet
+    bin="$PWD/target/release/vibeinsight"
+    input="${VIBEINSIGHT_DATA:-$PWD/../shared/data/conversations}/simulated/en_dev_3min.wav"
+    [ -f "$input" ] || { echo "bench-workers: $input not found; skipping"; exit 0; }
+    server=$(just db)
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    export VIBEINSIGHT__STT__PROVIDER=none VIBEINSIGHT__LLM__PROVIDER=none \
+      VIBEINSIGHT__TELEMETRY__METRICS_ADDR=127.0.0.1:0 VIBEINSIGHT__QUEUE__POLL_INTERVAL_SECS=1 \
+      VIBEINSIGHT__TELEMETRY__LOG_FORMAT=json
+    declare -A took rss
+    for c in 1 2; do
+      db="vi_bench_workers_$$_$c"
+      export DATABASE_URL="${server%/*}/$db" VIBEINSIGHT__WORKER__CONCURRENCY=$c \
+        VIBEINSIGHT__STORAGE__LOCAL_DIR="$work/storage-$c"
+      "$bin" migrate >/dev/null
+      "$bin" run 2>"$work/worker-$c.log" &
+      worker=$!
+      start=$(date +%s.%N)
+      jobs=()
+      for i in $(seq {{sessions}}); do
+        "$bin" enqueue "$input" --language en --wait >"$work/job-$c-$i.log" 2>&1 &
+        jobs+=($!)
+      done
+      wait "${jobs[@]}"
+      took[$c]=$(echo "$(date +%s.%N) - $start" | bc)
+      rss[$c]=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$worker/status")
+      kill -TERM "$worker"; wait "$worker" || true
+      psql "${server%/*}/postgres" -qc "drop database if exists \"$db\" with (force)" >/dev/null
+      done_jobs=$(grep -l '^\[100%\] completed' "$work"/job-$c-*.log | wc -l)
+      neural=$(grep -c '"mode":"Neural"' "$work/worker-$c.log" || true)
+      echo "concurrency $c: {{sessions}} sessions in ${took[$c]} s ($done_jobs completed, $neural neural), worker peak RSS ${rss[$c]} MiB"
+      [ "$done_jobs" = "{{sessions}}" ] || { tail -n 20 "$work/worker-$c.log" >&2; exit 1; }
+    done
+    echo "concurrency 2 / 1 time: $(echo "scale=3; ${took[2]} / ${took[1]}" | bc) (goal <= 0.714)"
+
+# One hour of the dev voices (en_dev_3min ×20 as AAC/M4A) through `vibeinsight analyze`
+# (STT and LLM off) against ffmpeg's decode of the same file, both pinned to core 0, the two
+# interleaved in each of `runs` rounds; prints each pair, the medians, their ratio (issue 17's
+# goal: at most 4) and peak RSS.
+bench-hour runs="3": libopus
+    #!/usr/bin/env bash
+    set -euo pipefail
+    command -v ffmpeg >/dev/null || { echo "bench-hour: installing Debian's ffmpeg" >&2; just _apt ffmpeg; }
+    just models >/dev/null
+    cargo build --release --quiet
+    bin="$PWD/target/release/vibeinsight"
+    voices="${VIBEINSIGHT_DATA:-$PWD/../shared/data/conversations}/simulated/en_dev_3min.wav"
+    [ -f "$voices" ] || { echo "bench-hour: $voices not found; skipping"; exit 0; }
+    mkdir -p target/bench-audio
+    hour=target/bench-audio/dev_hour.m4a
+    if [ ! -f "$hour" ]; then
+      for _ in $(seq 20); do echo "file '$voices'"; done >target/bench-audio/dev_hour.txt
+      ffmpeg -nostdin -v error -f concat -safe 0 -i target/bench-audio/dev_hour.txt -c:a aac -b:a 64k -y "$hour"
+    fi
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    export VIBEINSIGHT__STT__PROVIDER=none VIBEINSIGHT__LLM__PROVIDER=none
+    timed() { /usr/bin/time -f "%e %M" -o "$work/t" taskset -c 0 "$@" >/dev/null 2>"$work/err" \
+      || { cat "$work/err" >&2; exit 1; }; cat "$work/t"; }
+    ours=(); theirs=()
+    for i in $(seq {{runs}}); do
+      read -r f fm < <(timed ffmpeg -nostdin -threads 1 -i "$hour" -ac 1 -ar 16000 -f f32le -y /dev/null)
+      read -r a am < <(timed "$bin" analyze "$hour" --language en --out "$work/report")
+      mode=$(grep -o '"mode": *"[A-Za-z]*"' "$work/report/report.json" | head -n1)
+      echo "round $i: analyze $a s (${am} KB, $mode)  ffmpeg $f s (${fm} KB)"
+      ours+=("$a"); theirs+=("$f")
+    done
+    median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+    a=$(median "${ours[@]}"); f=$(median "${theirs[@]}")
+    echo "median: analyze $a s, ffmpeg $f s, ratio $(echo "scale=2; $a / $f" | bc) (goal <= 4)"
 
 # Transcription against the real Whisper server (`just stt`): `wer` = WER/CER of each stage
 # on the dev recordings; `hour` = wall time of one hour with 1 and N chunks in flight, on the
@@ -214,6 +333,7 @@ bench-judgement mode="judge" model="0.5b": libopus
 demo: libopus
     #!/usr/bin/env bash
     set -euo pipefail
+    just models >/dev/null
     server=$(just db)
     name="${DATABASE_URL:-vibeinsight}"
     export DATABASE_URL="${server%/*}/${name##*/}"
@@ -247,6 +367,7 @@ test: libopus
     export VIBEINSIGHT_TEST_STT_URL=$(just stt)
     export VIBEINSIGHT_TEST_LLM_URL=$(just llm)
     trap 'just llm-stop' EXIT   # the model holds ~0.7 GB; the next run starts it in seconds
+    just models >/dev/null
     export ORT_DYLIB_PATH=$(just onnx)
     if ! command -v chromium >/dev/null; then   # the report test renders the HTML in it
       echo "test: installing chromium and CJK/emoji fonts for the report test" >&2

@@ -3,9 +3,11 @@
 //! The hour is built from the voices in `../shared/data/voices` (each converted once to
 //! 48 kHz, then looped), encoded as people upload it: AAC/M4A, MP3, Opus/WebM, 48 kHz stereo
 //! WAV, plus a three-hour M4A. Inputs are cached in `target/bench-audio`. For each input the
-//! same run times `ffmpeg -i IN -ac 1 -ar 16000 -f f32le -` (to /dev/null) and this binary's
-//! own `decode` mode, a separate process that streams blocks into a sink and never holds the
-//! output. Peak RSS is the child's VmHWM, polled from /proc while it runs.
+//! same run times `ffmpeg -threads 1 -i IN -ac 1 -ar 16000 -f f32le -` (to /dev/null) and this
+//! binary's own `decode` mode, a separate process that streams blocks into a sink and never
+//! holds the output, both pinned to core 0 (`taskset -c 0`): our decode thread and resampling
+//! thread share that core, so neither side gets a second one. Peak RSS is the child's VmHWM,
+//! polled from /proc while it runs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -35,10 +37,10 @@ fn main() -> anyhow::Result<()> {
     );
     let me = std::env::current_exe()?;
     for input in &inputs {
-        let ours = measure(Command::new(&me).arg("decode").arg(input))?;
+        let ours = measure(pinned().arg(&me).arg("decode").arg(input))?;
         let theirs = measure(
-            Command::new("ffmpeg")
-                .args(["-nostdin", "-v", "error", "-i"])
+            pinned()
+                .args(["ffmpeg", "-nostdin", "-v", "error", "-threads", "1", "-i"])
                 .arg(input)
                 .args(["-ac", "1", "-ar", "16000", "-f", "f32le", "-"]),
         )?;
@@ -53,6 +55,13 @@ fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A command pinned to core 0.
+fn pinned() -> Command {
+    let mut cmd = Command::new("taskset");
+    cmd.args(["-c", "0"]);
+    cmd
 }
 
 /// The measured side: decode, resample and downmix, counting samples into a sink.
@@ -176,7 +185,9 @@ fn build_inputs(voices: &Path, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         ),
     ];
     let mut inputs = Vec::new();
-    for (name, codec, loops) in specs {
+    // `BENCH_ONLY=webm` (a part of the name) encodes and times only those inputs.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    for (name, codec, loops) in specs.into_iter().filter(|s| s.0.contains(only.as_str())) {
         let out = dir.join(name);
         if !out.exists() {
             println!("bench: encoding {name} (once)");

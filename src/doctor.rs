@@ -254,10 +254,14 @@ async fn probe(
 
 fn diarization_models() -> Verdict {
     match models::shared() {
-        Ok(_) => Verdict::Ok("segmentation-3.0 and CAM++ loaded: neural diarization on".into()),
+        Ok(m) => Verdict::Ok(format!(
+            "segmentation-3.0 and CAM++ loaded from {}: neural diarization on",
+            m.dir.display()
+        )),
         Err(err) => Verdict::Warn(
-            format!("{err}: the classical diarizer runs instead"),
-            "set ORT_DYLIB_PATH (`just onnx`) and VIBEINSIGHT_DIARIZATION_MODELS",
+            format!("{err}: diarization runs in degraded mode (the classical path)"),
+            "run `just models` (models and ONNX Runtime into the per-user directory), or set \
+             VIBEINSIGHT_DIARIZATION_MODELS and ORT_DYLIB_PATH",
         ),
     }
 }

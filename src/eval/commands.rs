@@ -9,7 +9,7 @@ use crate::domain::ANALYSIS_RATE;
 use crate::eval::dataset::{EvalItem, default_root, discover, read_analysis_audio};
 use crate::eval::diarization::{self, FileScore, SpeakerCount, mode_name, rttm, table};
 use crate::eval::reference::{lookup, parse_rttm, parse_uem};
-use crate::pipeline::diarize::{DiarizeOptions, Neural};
+use crate::pipeline::diarize::{DiarizeOptions, Neural, models};
 
 #[derive(Debug, clap::Args)]
 pub struct DiarizeArgs {
@@ -79,6 +79,9 @@ pub fn diarize(args: DiarizeArgs) -> anyhow::Result<()> {
     };
     let timed = diarization::run(&audio, &opts)?;
     let d = &timed.diarization;
+    if let Some(reason) = models::fallback_reason(opts.neural, d.mode) {
+        eprintln!("warning: diarization ran in degraded mode: {reason}");
+    }
     let duration = audio.mono.len() as f64 / f64::from(ANALYSIS_RATE);
     println!(
         "{}: {duration:.1} s, {} speakers, {} turns, mode {}, confidence {:.2}, {:.2} s",

@@ -46,6 +46,7 @@ pub async fn measure(
     let speech = &preprocessed.speech;
     let heard =
         transcribe_and_diarize(audio, speech, job, &deps.stt, progress, &mut watch, kept).await?;
+    let degraded = outcome::announce_degraded(&heard.diarization, progress);
     watch.start("measure");
     let speaking = measure::measure(&heard.diarization, info.duration_secs);
     let assessable = assessable(&heard, &speaking, job.language, info.duration_secs);
@@ -57,6 +58,7 @@ pub async fn measure(
         dual_channel_kept: heard.audio.stereo.is_some(),
         preprocessed: &preprocessed,
         diarization: &heard.diarization,
+        diarization_degraded: degraded.as_deref(),
         speaking: &speaking,
         transcript: heard.transcript.as_ref(),
     };

@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 use crate::domain::{ANALYSIS_RATE, TranscriptSegment};
 use crate::pipeline::assess::Assessment;
 use crate::pipeline::decode::AudioInfo;
-use crate::pipeline::diarize::{Diarization, Mode};
+use crate::pipeline::diarize::{Diarization, DiarizeOptions, Mode, models};
 use crate::pipeline::measure::SpeakingMetrics;
+use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage};
 use crate::pipeline::quality::Preprocessed;
 use crate::pipeline::stopwatch::StageTiming;
 use crate::pipeline::transcript::Transcript;
@@ -51,8 +52,25 @@ pub struct Measurements<'a> {
     pub dual_channel_kept: bool,
     pub preprocessed: &'a Preprocessed,
     pub diarization: &'a Diarization,
+    /// Why the classical path ran although the neural one was wanted (see
+    /// `diarize::models::fallback_reason`); stored as `metrics.diarization.degraded`.
+    pub diarization_degraded: Option<&'a str>,
     pub speaking: &'a SpeakingMetrics,
     pub transcript: Option<&'a Transcript>,
+}
+
+/// Why `diarization` came out of the classical fallback although the neural path was
+/// wanted, said where the user looks: a warning in the log and the progress message (the
+/// terminal's progress bar, the session's progress row). `None` when it did not.
+pub fn announce_degraded(diarization: &Diarization, progress: &dyn ProgressSink) -> Option<String> {
+    let reason = models::fallback_reason(DiarizeOptions::default().neural, diarization.mode)?;
+    tracing::warn!(%reason, "diarization ran in degraded mode (classical path)");
+    progress.report(ProgressUpdate {
+        stage: Stage::Diarization,
+        percent: Stage::Diarization.start_percent(),
+        note: Some(format!("diarization ran in degraded mode: {reason}")),
+    });
+    Some(reason)
 }
 
 /// The judgement side: an assessment, or why there is none.
@@ -78,14 +96,14 @@ pub fn metrics(m: &Measurements) -> Value {
             "dual_channel_kept": m.dual_channel_kept,
         },
         "audio_quality": m.preprocessed,
-        "diarization": timeline(m.diarization),
+        "diarization": timeline(m.diarization, m.diarization_degraded),
         "speaking": m.speaking,
         "transcription": m.transcript.map(|t| &t.summary),
         "lexical": m.transcript.map(|t| &t.lexical),
     })
 }
 
-fn timeline(diarization: &Diarization) -> Value {
+fn timeline(diarization: &Diarization, degraded: Option<&str>) -> Value {
     let turns: Vec<Value> = diarization
         .turns
         .iter()
@@ -93,6 +111,7 @@ fn timeline(diarization: &Diarization) -> Value {
         .collect();
     json!({
         "mode": diarization.mode,
+        "degraded": degraded,
         "num_speakers": diarization.num_speakers,
         "confidence": diarization.confidence,
         "turns": turns,

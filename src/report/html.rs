@@ -63,6 +63,14 @@ fn header(out: &mut String, page: &Page<'_>, t: &Texts) {
         esc(t.model),
         esc(model)
     );
+    if let Some(reason) = report.metrics["diarization"]["degraded"].as_str() {
+        let _ = write!(
+            out,
+            "<p class=\"note warn\" id=\"diarization-degraded\">⚠ {}: {}</p>",
+            esc(t.diarization_degraded),
+            esc(reason)
+        );
+    }
     let sa = page.speakers;
     if sa.roles_certain {
         let _ = write!(

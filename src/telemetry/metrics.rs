@@ -52,6 +52,8 @@ pub struct Metrics {
     cost_usd: prometheus::CounterVec,
     transcript_confidence: Histogram,
     bytes_fetched: IntCounter,
+    /// Jobs diarized by the classical fallback because the neural models did not load.
+    diarization_degraded: IntCounter,
     queue_depth: IntGauge,
     queue_oldest_age: IntGauge,
     dead_letter_depth: IntGauge,
@@ -118,6 +120,10 @@ impl Metrics {
             )
             .buckets(vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]),
         )?;
+        let diarization_degraded = IntCounter::new(
+            "diarization_degraded_total",
+            "Jobs diarized in degraded mode (classical path: the neural models did not load)",
+        )?;
         let queue_depth = IntGauge::new(
             "queue_depth",
             "Messages in session_processing (pgmq.metrics)",
@@ -141,6 +147,7 @@ impl Metrics {
         registry.register(Box::new(provider_errors.clone()))?;
         registry.register(Box::new(cost_usd.clone()))?;
         registry.register(Box::new(transcript_confidence.clone()))?;
+        registry.register(Box::new(diarization_degraded.clone()))?;
         registry.register(Box::new(queue_depth.clone()))?;
         registry.register(Box::new(queue_oldest_age.clone()))?;
         registry.register(Box::new(dead_letter_depth.clone()))?;
@@ -157,6 +164,7 @@ impl Metrics {
             provider_errors,
             cost_usd,
             transcript_confidence,
+            diarization_degraded,
             queue_depth,
             queue_oldest_age,
             dead_letter_depth,
@@ -210,6 +218,10 @@ impl Metrics {
 
     pub fn transcript_confidence(&self, confidence: f32) {
         self.transcript_confidence.observe(confidence.into());
+    }
+
+    pub fn diarization_degraded(&self) {
+        self.diarization_degraded.inc();
     }
 
     pub fn touched_database(&self) {

@@ -83,6 +83,9 @@ pub(super) fn record_outcome_metrics(ctx: &JobContext, outcome: &Outcome) {
     for timing in &outcome.timings {
         ctx.metrics.stage_took(timing.stage, timing.seconds);
     }
+    if outcome.measured.metrics["diarization"]["degraded"].is_string() {
+        ctx.metrics.diarization_degraded();
+    }
     ctx.metrics
         .audio_processed(outcome.audio_seconds, outcome.bytes);
     for used in &outcome.provider_usage {

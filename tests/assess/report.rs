@@ -417,3 +417,27 @@ async fn html_renders_in_headless_chromium() {
     );
     eprintln!("screenshot: {}", png.display());
 }
+
+#[tokio::test]
+async fn a_degraded_diarization_is_said_in_the_report() {
+    let segs = segments();
+    let a = produced(&segs).await;
+    let mut metrics = metrics();
+    let reason = "diarization models not found";
+    metrics["diarization"] = json!({"mode": "Mono", "degraded": reason});
+    let input = ReportInput {
+        segments: &segs,
+        language: Language::En,
+        metrics: &metrics,
+        judged: Judged::Assessed(&a),
+        pipeline_version: "0.1.0",
+        generated_at: "t",
+    };
+    let dir = out_dir("report_degraded");
+    report::write(&dir, &input).unwrap();
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("id=\"diarization-degraded\""), "{html}");
+    assert!(html.contains("diarization ran in degraded mode") && html.contains(reason));
+    let (_, plain) = write(&out_dir("report_not_degraded"), &segs, &a, Language::En);
+    assert!(!plain.contains("diarization-degraded"));
+}

@@ -78,8 +78,11 @@ impl Packets {
         let track = track::pick(probed.format.tracks())?;
         let decoder = track::make_decoder(&track)?;
         let params = &track.codec_params;
-        let sample_rate = params
+        // The decoder's rate, not the container's: Opus decodes straight to 16 kHz.
+        let sample_rate = decoder
+            .codec_params()
             .sample_rate
+            .or(params.sample_rate)
             .filter(|&rate| rate > 0)
             .ok_or(AudioError::Corrupt("no sample rate".into()))?;
         let expected_frames = track::announced_frames(params, sample_rate);
