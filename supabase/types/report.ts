@@ -143,7 +143,7 @@ export type Report = {
     }
     diarization: {
       mode: "Mono" | "Neural" | "DualChannel"
-      degraded: string | null
+      degraded?: string | null
       num_speakers: number
       confidence: number
       turns: Array<{

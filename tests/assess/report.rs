@@ -424,7 +424,10 @@ async fn a_degraded_diarization_is_said_in_the_report() {
     let a = produced(&segs).await;
     let mut metrics = metrics();
     let reason = "diarization models not found";
-    metrics["diarization"] = json!({"mode": "Mono", "degraded": reason});
+    metrics["diarization"] = json!({
+        "mode": "Mono", "degraded": reason, "num_speakers": 2, "confidence": 0.6,
+        "turns": [], "overlaps": [],
+    });
     let input = ReportInput {
         segments: &segs,
         language: Language::En,
