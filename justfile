@@ -367,8 +367,7 @@ test: libopus
     export VIBEINSIGHT_TEST_STT_URL=$(just stt)
     export VIBEINSIGHT_TEST_LLM_URL=$(just llm)
     trap 'just llm-stop' EXIT   # the model holds ~0.7 GB; the next run starts it in seconds
-    just models >/dev/null
-    export ORT_DYLIB_PATH=$(just onnx)
+    models=$(just models) || models=""   # the diarization models and ONNX Runtime, per user
     if ! command -v chromium >/dev/null; then   # the report test renders the HTML in it
       echo "test: installing chromium and CJK/emoji fonts for the report test" >&2
       just _apt chromium fonts-noto-cjk fonts-noto-color-emoji \
@@ -393,8 +392,8 @@ test: libopus
       || skip 'test(/^(diarization_eval|neural_diarization|vad_reference)::/) | test(/^report_output::an_english_dev/) | (binary(stt) & test(/real_server/))' "no ../shared/data"
     [ -n "$VIBEINSIGHT_TEST_STT_URL" ] || skip 'binary(stt) & test(/real_server/)' "no Whisper server"
     [ -n "$VIBEINSIGHT_TEST_LLM_URL" ] || skip 'test(/real_model/)' "no local chat model"
-    [ -n "$ORT_DYLIB_PATH" ] \
-      || skip 'test(/^neural_diarization::/) | (test(/^diarization_eval::/) & not test(/dual_channel/))' "no ONNX Runtime"
+    [ -n "$models" ] \
+      || skip 'test(/^neural_diarization::/) | (test(/^diarization_eval::/) & not test(/dual_channel/))' "no diarization models (just models)"
     command -v chromium >/dev/null || skip 'test(/chromium/)' "no chromium"
     cargo nextest run --no-fail-fast -E "$filter"
     .ci/pgtap "$VIBEINSIGHT_TEST_ADMIN_URL"                  # supabase/tests/*.sql with pg_prove
