@@ -99,6 +99,10 @@ pub enum Failure {
     AccessDenied(String),
     #[error("storage rejected the request: {0}")]
     StorageRejected(String),
+    #[error(
+        "the session declares {declared} speakers; at most {max} are told apart (0 or null estimates the count)"
+    )]
+    TooManySpeakers { declared: i64, max: usize },
     /// Our own bug (a panic, a broken invariant): never retried.
     #[error("internal error: {0}")]
     Internal(String),
@@ -153,6 +157,10 @@ impl Failure {
             Failure::StorageRejected(_) => text(
                 "ストレージが要求を受け付けませんでした",
                 "Storage rejected the request for the audio file",
+            ),
+            Failure::TooManySpeakers { .. } => text(
+                "話者数の指定が上限を超えています",
+                "The declared number of speakers is above the limit",
             ),
             Failure::Internal(_) => text(
                 "内部エラーが発生しました（担当者に通知されます）",

@@ -51,9 +51,11 @@ pub fn fingerprint(
     audio_path: &str,
     bytes: u64,
     language: Language,
-    num_speakers: u8,
+    num_speakers: Option<u8>,
     stt: &SttSettings,
 ) -> String {
+    // A declared count keeps the form earlier builds wrote (`speakers=2`).
+    let num_speakers = num_speakers.map_or_else(|| "estimate".to_owned(), |k| k.to_string());
     let stt = match stt.client_config() {
         Some(_) => format!("{}@{}", stt.model, stt.base_url.trim_end_matches('/')),
         None => "none".to_owned(),

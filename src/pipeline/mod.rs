@@ -59,7 +59,8 @@ pub struct JobSpec {
     pub session_id: Uuid,
     pub audio_path: String,
     pub language: Language,
-    pub num_speakers: u8,
+    /// Declared speaker count; `None` estimates it.
+    pub num_speakers: Option<u8>,
 }
 
 /// What the stages need from the outside world.
@@ -434,7 +435,7 @@ async fn diarize_blocking(
     job: &JobSpec,
 ) -> Result<(AnalysisAudio, Diarization), JobError> {
     let options = DiarizeOptions {
-        num_speakers: Some(job.num_speakers.into()),
+        num_speakers: job.num_speakers.map(usize::from),
         ..DiarizeOptions::default()
     };
     let speech = speech.to_vec();

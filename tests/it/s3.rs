@@ -41,7 +41,7 @@ async fn a_session_stored_in_s3_completes() {
         )
         .await
         .unwrap();
-    let id = insert_as_user(&db.pool, user, key.as_str(), Language::En, 2)
+    let id = insert_as_user(&db.pool, user, key.as_str(), Language::En, Some(2))
         .await
         .unwrap();
     let missing = insert_as_user(
@@ -49,7 +49,7 @@ async fn a_session_stored_in_s3_completes() {
         user,
         &format!("{user}/missing.wav"),
         Language::En,
-        2,
+        Some(2),
     )
     .await
     .unwrap();
@@ -126,7 +126,7 @@ async fn the_fallback_store_serves_what_the_primary_lacks_or_cannot_reach() {
         )
         .await
         .unwrap();
-    let lacking = insert_as_user(&db.pool, user, key.as_str(), Language::En, 2)
+    let lacking = insert_as_user(&db.pool, user, key.as_str(), Language::En, Some(2))
         .await
         .unwrap();
     let worker = InProcessWorker::start(fallback_env(&endpoint)).await;
@@ -136,7 +136,7 @@ async fn the_fallback_store_serves_what_the_primary_lacks_or_cannot_reach() {
     );
     worker.stop().await;
 
-    let unreachable = insert_as_user(&db.pool, user, key.as_str(), Language::En, 2)
+    let unreachable = insert_as_user(&db.pool, user, key.as_str(), Language::En, Some(2))
         .await
         .unwrap();
     let worker = InProcessWorker::start(fallback_env(&down)).await;
