@@ -33,6 +33,17 @@ fn distinct_voices_are_counted() {
 fn one_voice_is_one_speaker() {
     let e = estimate(&voices(&[20]), &[1; 20], 8);
     assert_eq!(e.count, 1);
+    // Every window heard one voice: that alone does not make the count of one sure.
+    let near: Vec<Vec<f32>> = (0..10)
+        .map(|i| {
+            let t = (1.0 - (DISTINCT_VOICES - 0.01)).acos() * f32::from(u8::from(i >= 5));
+            let mut v = vec![0.0f32; 16];
+            v[0] = t.cos();
+            v[1] = t.sin();
+            v
+        })
+        .collect();
+    assert!(estimate(&near, &[1; 10], 8).certainty < 0.2);
 }
 
 #[test]
