@@ -62,11 +62,16 @@ pub fn estimate(vectors: &[Vec<f32>], heard_per_window: &[usize], max: usize) ->
     let windows = heard_per_window.iter().filter(|&&h| h > 0).count().max(1);
     let heard_share =
         heard_per_window.iter().filter(|&&h| h >= count).count() as f32 / windows as f32;
-    let margin = merges
-        .iter()
-        .map(|d| (d - DISTINCT_VOICES).abs())
-        .fold(SURE_MARGIN, f32::min)
-        / SURE_MARGIN;
+    // A single embedding has no merge to measure: no distance evidence at all.
+    let margin = if merges.is_empty() {
+        0.0
+    } else {
+        merges
+            .iter()
+            .map(|d| (d - DISTINCT_VOICES).abs())
+            .fold(SURE_MARGIN, f32::min)
+            / SURE_MARGIN
+    };
     // The windows decided (more people heard at once than the distances keep apart), or
     // confirm a count of several (one voice heard alone confirms nothing): their share is the
     // evidence; otherwise only the distances are.

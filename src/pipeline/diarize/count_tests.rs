@@ -33,6 +33,12 @@ fn distinct_voices_are_counted() {
 fn one_voice_is_one_speaker() {
     let e = estimate(&voices(&[20]), &[1; 20], 8);
     assert_eq!(e.count, 1);
+    let lone = estimate(&voices(&[1]), &[1], 8);
+    assert_eq!(
+        (lone.count, lone.certainty),
+        (1, 0.0),
+        "one embedding proves nothing"
+    );
     // Every window heard one voice: that alone does not make the count of one sure.
     let near: Vec<Vec<f32>> = (0..10)
         .map(|i| {
