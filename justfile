@@ -459,7 +459,9 @@ types-check:
 
 # Diarization on the shared dev conversations: DER full/nist, miss/FA/confusion, talk-ratio
 # error, wall time and mode per file (skips, saying so, when ../shared/data is absent).
-eval:
+# `speakers`: `ref` (each file's reference count, as a declared session), `auto` (estimated,
+# as a session with num_speakers null; the `sure` column says how sure), or a number.
+eval speakers="ref":
     #!/usr/bin/env bash
     set -euo pipefail
     dir="${VIBEINSIGHT_DATA:-$PWD/../shared/data/conversations}"
@@ -470,7 +472,25 @@ eval:
       if [ -n "$lib" ]; then export ORT_DYLIB_PATH="$lib"; else echo "eval: no ONNX Runtime found; classical path only" >&2; fi
     fi
     cargo build --release --quiet
-    target/release/vibeinsight eval diarization --dir "$dir"
+    target/release/vibeinsight eval diarization --dir "$dir" --speakers {{speakers}}
+
+# The peer beside `just eval`: sherpa-onnx 2.0.1 (PEERS.md; PyPI, into var/sherpa-venv) with
+# the same two models, count estimated (`auto`, its default threshold 0.5) or the reference's
+# (`ref`); its RTTMs (var/sherpa-<speakers>/) scored by our scorer, in the same table.
+eval-peer speakers="auto":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    dir="${VIBEINSIGHT_DATA:-$PWD/../shared/data/conversations}"
+    models="${VIBEINSIGHT_DIARIZATION_MODELS:-$PWD/../shared/models/diarization}"
+    if [ ! -d "$dir" ]; then echo "eval-peer: $dir not found; skipping"; exit 0; fi
+    if [ ! -x var/sherpa-venv/bin/python ]; then
+      echo "eval-peer: installing sherpa-onnx 2.0.1 into var/sherpa-venv" >&2
+      python3 -m venv var/sherpa-venv
+      var/sherpa-venv/bin/pip install -q sherpa-onnx==2.0.1 soundfile >&2
+    fi
+    var/sherpa-venv/bin/python .ci/sherpa-diarize.py "$models" "$dir" "var/sherpa-{{speakers}}" --speakers {{speakers}} >&2
+    cargo build --release --quiet
+    target/release/vibeinsight eval diarization --dir "$dir" --hyp "var/sherpa-{{speakers}}"
 
 # Debian packages the machine lacks (as root, or through sudo); progress goes to stderr so the
 # recipes that print a URL keep stdout clean.

@@ -239,7 +239,7 @@ async fn analyze(deps: &Deps, path: &Path, language: Language) -> anyhow::Result
         session_id: uuid::Uuid::new_v4(),
         audio_path: path.display().to_string(),
         language,
-        num_speakers: 2,
+        num_speakers: Some(2),
     };
     analyze_file(&source, &job, deps, &Quiet)
         .await

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::config::Settings;
 use crate::domain::Language;
+use crate::pipeline::diarize::MAX_SPEAKERS;
 use crate::report::{self, stored, stored::StoredSegment};
 use crate::storage::ObjectKey;
 use crate::store::{migrate, sessions};
@@ -59,8 +60,9 @@ struct EnqueueArgs {
     /// The owning user (default: the demo user).
     #[arg(long)]
     user: Option<Uuid>,
-    #[arg(long, default_value_t = 2)]
-    speakers: i16,
+    /// People speaking (1..=8); 0 estimates the count.
+    #[arg(long, default_value_t = 2, value_parser = speakers)]
+    speakers: u8,
     /// Print progress as it arrives until the session ends, then a summary, and write the
     /// session's report.json and report.html.
     #[arg(long)]
@@ -75,7 +77,8 @@ struct AnalyzeArgs {
     file: PathBuf,
     #[arg(long, value_enum, default_value_t = LanguageArg::Ja)]
     language: LanguageArg,
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=10))]
+    /// People speaking (1..=8); 0 estimates the count.
+    #[arg(long, default_value_t = 2, value_parser = speakers)]
     speakers: u8,
     /// Directory for report.json and report.html.
     #[arg(long, default_value = "report")]
@@ -136,9 +139,14 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::Analyze(args) => {
             let language = args.language.into();
-            let written =
-                terminal::analyze(&settings, &args.file, language, args.speakers, &args.out)
-                    .await?;
+            let written = terminal::analyze(
+                &settings,
+                &args.file,
+                language,
+                (args.speakers > 0).then_some(args.speakers),
+                &args.out,
+            )
+            .await?;
             println!("{}", written.display());
             Ok(())
         }
@@ -165,7 +173,7 @@ async fn enqueue(app: App, args: EnqueueArgs) -> anyhow::Result<()> {
         user,
         key.as_str(),
         args.language.into(),
-        args.speakers,
+        (args.speakers > 0).then_some(i16::from(args.speakers)),
     )
     .await
     .context("Failed to insert the session")?;
@@ -267,4 +275,21 @@ async fn stored_report(
         })
         .collect();
     stored::report(&row, language, transcript)
+}
+
+/// `--speakers`: 0 (estimate) up to the diarizer's [`MAX_SPEAKERS`], the bound the database
+/// and the worker enforce too.
+///
+/// # Errors
+/// Not a number, or above the bound (the message names it).
+pub fn speakers(s: &str) -> Result<u8, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of speakers"))?;
+    u8::try_from(n)
+        .ok()
+        .filter(|_| n <= MAX_SPEAKERS)
+        .ok_or_else(|| {
+            format!("at most {MAX_SPEAKERS} speakers are told apart (0 estimates the count)")
+        })
 }

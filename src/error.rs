@@ -101,6 +101,10 @@ pub enum Failure {
     AccessDenied(String),
     #[error("storage rejected the request: {0}")]
     StorageRejected(String),
+    #[error(
+        "the session declares {declared} speakers; at most {max} are told apart (0 or null estimates the count)"
+    )]
+    TooManySpeakers { declared: i64, max: usize },
     /// Our own bug (a panic, a broken invariant): never retried.
     #[error("internal error: {0}")]
     Internal(String),
@@ -178,6 +182,10 @@ impl Failure {
                 "ストレージが要求を受け付けませんでした",
                 "Storage rejected the request for the audio file",
             ),
+            Failure::TooManySpeakers { .. } => text(
+                "話者数の指定が上限を超えています",
+                "The declared number of speakers is above the limit",
+            ),
             Failure::Internal(_) => text(
                 "内部エラーが発生しました（担当者に通知されます）",
                 "An internal error occurred (the operators are alerted)",
@@ -230,7 +238,8 @@ impl Failure {
             Failure::MalformedMessage(_)
             | Failure::SessionMissing(_)
             | Failure::InvalidAudioPath { .. }
-            | Failure::StorageRejected(_) => "invalid_request",
+            | Failure::StorageRejected(_)
+            | Failure::TooManySpeakers { .. } => "invalid_request",
             Failure::ObjectMissing(_) => "recording_not_found",
             Failure::ObjectEmpty(_) => "audio_empty",
             Failure::ObjectTooLarge { .. } => "recording_too_large",

@@ -47,7 +47,7 @@ pub async fn analyze(
     settings: &Settings,
     file: &Path,
     language: Language,
-    speakers: u8,
+    speakers: Option<u8>,
     out: &Path,
 ) -> anyhow::Result<PathBuf> {
     let bytes = std::fs::metadata(file)

@@ -49,7 +49,7 @@ pub async fn transcript(
         session_id: uuid::Uuid::new_v4(),
         audio_path: path.display().to_string(),
         language,
-        num_speakers: 2,
+        num_speakers: Some(2),
     };
     let outcome = analyze_file(&source, &job, &deps, &Quiet)
         .await

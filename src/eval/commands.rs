@@ -15,9 +15,9 @@ use crate::pipeline::diarize::{DiarizeOptions, Neural, models};
 pub struct DiarizeArgs {
     /// Any recording the worker accepts.
     pub file: PathBuf,
-    /// Known number of speakers; `0` estimates it.
-    #[arg(long, default_value_t = 2)]
-    pub speakers: usize,
+    /// Known number of speakers (at most 8); `0` estimates it.
+    #[arg(long, default_value_t = 2, value_parser = crate::cli::speakers)]
+    pub speakers: u8,
     /// Write the turns as RTTM here (the file stem is the recording id).
     #[arg(long)]
     pub rttm: Option<PathBuf>,
@@ -58,6 +58,10 @@ pub struct EvalDiarizationArgs {
     /// Classical path only (no ONNX models).
     #[arg(long)]
     pub classical: bool,
+    /// Score a peer's answers instead of running the diarizer: `DIR/<stem>.rttm` per
+    /// recording (e.g. written by `.ci/sherpa-diarize.py`, see `just eval-peer`).
+    #[arg(long, value_name = "DIR")]
+    pub hyp: Option<PathBuf>,
 }
 
 fn options(classical: bool) -> DiarizeOptions {
@@ -74,7 +78,7 @@ fn options(classical: bool) -> DiarizeOptions {
 pub fn diarize(args: DiarizeArgs) -> anyhow::Result<()> {
     let audio = read_analysis_audio(&args.file)?;
     let opts = DiarizeOptions {
-        num_speakers: (args.speakers > 0).then_some(args.speakers),
+        num_speakers: (args.speakers > 0).then_some(usize::from(args.speakers)),
         ..options(args.classical)
     };
     let timed = diarization::run(&audio, &opts)?;
@@ -151,7 +155,10 @@ pub fn eval_diarization(args: EvalDiarizationArgs) -> anyhow::Result<()> {
     let base = options(args.classical);
     let mut rows: Vec<FileScore> = Vec::new();
     for item in &items {
-        let row = diarization::evaluate(item, count, &base)?;
+        let row = match &args.hyp {
+            Some(dir) => diarization::score_hypothesis(item, dir)?,
+            None => diarization::evaluate(item, count, &base)?,
+        };
         // Progress on stderr so a long batch shows life; the table goes to stdout at the end.
         eprintln!("{}: DER nist {:.2} %", row.name, 100.0 * row.nist.der());
         rows.push(row);

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -12,7 +13,7 @@ use crate::domain::{ANALYSIS_RATE, SpeakerTurn};
 use crate::dsp::mel::MelConfig;
 use crate::eval::dataset::{EvalItem, read_analysis_audio};
 use crate::eval::der::{Convention, DerReport, score, talk_ratio_error};
-use crate::eval::reference::RefTurn;
+use crate::eval::reference::{RefTurn, parse_rttm};
 use crate::pipeline::diarize::{Diarization, DiarizeOptions, Mode, diarize};
 use crate::pipeline::types::AnalysisAudio;
 use crate::pipeline::vad::{VadConfig, detect_speech};
@@ -42,6 +43,8 @@ pub struct FileScore {
     pub talk_ratio_error: f64,
     /// Decode excluded: VAD + diarization only.
     pub wall_s: f64,
+    /// What produced the turns: our mode (see [`mode_name`]) or `rttm` for a peer's file.
+    pub system: &'static str,
 }
 
 /// A diarization with its wall time.
@@ -110,8 +113,67 @@ pub fn score_item(item: &EvalItem, audio: &AnalysisAudio, timed: Timed) -> FileS
         peers: score(&item.turns, turns, uem, Convention::Peers),
         talk_ratio_error: talk_ratio_error(&item.turns, turns, uem),
         wall_s: timed.wall_s,
+        system: mode_name(timed.diarization.mode),
         diarization: timed.diarization,
     }
+}
+
+/// Scores a peer's answer for `item`: `hyp_dir/<stem>.rttm` (a missing file is an empty
+/// answer, as a peer that found nobody writes none), with the wall time the peer reported
+/// unknown (0). The speakers are numbered in order of first appearance.
+///
+/// # Errors
+/// Undecodable audio (read for its duration) or an unparsable RTTM.
+pub fn score_hypothesis(item: &EvalItem, hyp_dir: &Path) -> anyhow::Result<FileScore> {
+    let audio = read_analysis_audio(&item.audio_path)?;
+    let stem = item
+        .audio_path
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy();
+    let path = hyp_dir.join(format!("{stem}.rttm"));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let parsed = parse_rttm(&text).with_context(|| path.display().to_string())?;
+    let hyp: Vec<RefTurn> = parsed.into_values().flatten().collect();
+    let mut names: Vec<&str> = Vec::new();
+    let turns: Vec<SpeakerTurn> = hyp
+        .iter()
+        .map(|t| {
+            let speaker = names
+                .iter()
+                .position(|n| *n == t.speaker)
+                .unwrap_or_else(|| {
+                    names.push(&t.speaker);
+                    names.len() - 1
+                });
+            SpeakerTurn {
+                speaker,
+                span: t.span,
+            }
+        })
+        .collect();
+    let diarization = Diarization {
+        num_speakers: names.len(),
+        turns,
+        overlaps: Vec::new(),
+        confidence: 0.0,
+        count: None,
+        mode: Mode::Neural,
+    };
+    let mut row = score_item(
+        item,
+        &audio,
+        Timed {
+            diarization,
+            wall_s: 0.0,
+        },
+    );
+    row.system = "rttm";
+    Ok(row)
 }
 
 /// The mode as the table prints it.
@@ -124,10 +186,11 @@ pub fn mode_name(mode: Mode) -> &'static str {
 }
 
 /// Fixed-width table: DER full, nist and as PEERS.md scores, nist miss / false alarm /
-/// confusion, talk-ratio error (pp), speakers found / reference, confidence, wall time, mode.
+/// confusion, talk-ratio error (pp), speakers found / reference, confidence, how sure an
+/// estimated count is (`-` when declared), wall time, mode.
 pub fn table(rows: &[FileScore]) -> String {
     let mut out = format!(
-        "{:<28} {:>7} {:>7} {:>8} {:>6} {:>6} {:>6} {:>6} {:>5} {:>5} {:>7}  mode\n",
+        "{:<28} {:>7} {:>7} {:>8} {:>6} {:>6} {:>6} {:>6} {:>5} {:>5} {:>5} {:>7}  mode\n",
         "file",
         "DERfull",
         "DERnist",
@@ -138,13 +201,14 @@ pub fn table(rows: &[FileScore]) -> String {
         "TRE",
         "spk",
         "cnf",
+        "sure",
         "wall_s"
     );
     for r in rows {
         let pct = |x: f64| 100.0 * x;
         let _ = writeln!(
             out,
-            "{:<28} {:>7.2} {:>7.2} {:>8.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>2}/{:<2} {:>5.2} {:>7.2}  {}",
+            "{:<28} {:>7.2} {:>7.2} {:>8.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>2}/{:<2} {:>5.2} {:>5} {:>7.2}  {}",
             r.name,
             pct(r.full.der()),
             pct(r.nist.der()),
@@ -156,8 +220,12 @@ pub fn table(rows: &[FileScore]) -> String {
             r.diarization.num_speakers,
             r.ref_speakers,
             r.diarization.confidence,
+            r.diarization
+                .count
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |c| format!("{:.2}", c.certainty)),
             r.wall_s,
-            mode_name(r.diarization.mode),
+            r.system,
         );
     }
     out

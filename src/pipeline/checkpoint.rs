@@ -46,15 +46,18 @@ pub enum Assessable {
 }
 
 /// Names what the measured part depends on: the object (key and size), the session's
-/// language and speaker count, the transcription provider and model (`stt`, see
-/// [`crate::clients::stt::SpeechToText::identity`]), and this build.
+/// language and speaker count (`estimate` when not declared), the transcription provider
+/// and model (`stt`, see [`crate::clients::stt::SpeechToText::identity`]), and this build.
 pub fn fingerprint(job: &JobSpec, bytes: u64, stt: &str) -> String {
+    // A declared count keeps the form earlier builds wrote (`speakers=2`).
+    let speakers = job
+        .num_speakers
+        .map_or_else(|| "estimate".to_owned(), |k| k.to_string());
     format!(
-        "v{} key={} bytes={bytes} language={:?} speakers={} stt={stt}",
+        "v{} key={} bytes={bytes} language={:?} speakers={speakers} stt={stt}",
         env!("CARGO_PKG_VERSION"),
         job.audio_path,
         job.language,
-        job.num_speakers
     )
 }
 

@@ -204,6 +204,7 @@ mod tests {
             overlaps: Vec::new(),
             num_speakers: 2,
             confidence,
+            count: None,
             mode: Mode::Mono,
         }
     }

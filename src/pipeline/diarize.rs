@@ -28,6 +28,7 @@ mod activity;
 mod agree;
 mod classical;
 mod cluster;
+mod count;
 mod fbank;
 mod features;
 mod gmm;
@@ -46,10 +47,18 @@ use crate::domain::{ANALYSIS_RATE, Span, SpeakerTurn};
 use crate::dsp::mel::{MelConfig, MelError};
 use crate::pipeline::types::AnalysisAudio;
 use crate::pipeline::vad::{VadConfig, detect_speech};
+pub use count::CountEstimate;
 use features::{Cepstra, stream_cepstra};
 pub use models::ModelError;
 pub use neural::NeuralParams;
 use refinement::{DOUBTFUL_COUNT_CONFIDENCE, MIN_SEPARATED_WINDOWS, refine, split_voices, tidy};
+
+/// The most speakers the diarizer tells apart. One bound for every edge (#16): the database
+/// check on `sessions.num_speakers`, the CLI's `--speakers`, the worker's session loading, and
+/// the estimate's ceiling. The reconstruction holds each frame's speakers in a bit mask and
+/// the window assignment searches injective maps, so this is a product bound, not a hard one:
+/// the dev set has at most 4 speakers.
+pub const MAX_SPEAKERS: usize = 8;
 
 #[derive(Clone, Debug)]
 pub struct DiarizeOptions {
@@ -87,7 +96,7 @@ impl Default for DiarizeOptions {
     fn default() -> Self {
         Self {
             num_speakers: Some(2),
-            max_speakers: 8,
+            max_speakers: MAX_SPEAKERS,
             threshold: 0.9,
             use_stereo: true,
             neural: Neural::Auto,
@@ -116,6 +125,9 @@ pub struct Diarization {
     pub num_speakers: usize,
     /// 0..1, see the module doc.
     pub confidence: f32,
+    /// How the count was estimated (see `count`); `None` when it was declared.
+    #[serde(default)]
+    pub count: Option<CountEstimate>,
     pub mode: Mode,
 }
 
@@ -141,7 +153,7 @@ pub fn diarize(
     if opts.use_stereo
         && let Some(levels) = audio.stereo.as_ref().and_then(stereo::detect)
     {
-        return Ok(dual_channel(&levels));
+        return Ok(with_count(dual_channel(&levels), opts));
     }
     let models = load_models(opts.neural)?;
     let mel_cfg = MelConfig::default();
@@ -154,11 +166,26 @@ pub fn diarize(
             speech_mask(&found, &ceps)
         }
     };
-    let classical = classical::diarize_mono(&ceps, &mask, opts);
-    match models {
-        Some(m) => neural_path(m, audio, &ceps, classical, opts),
-        None => Ok(classical),
+    let found = match models {
+        Some(m) => neural_path(m, audio, &ceps, &mask, opts)?,
+        None => classical::diarize_mono(&ceps, &mask, opts),
+    };
+    Ok(with_count(found, opts))
+}
+
+/// An estimated count the path did not explain itself (the classical path's threshold, the
+/// channels of a dual-channel file) is reported with the answer's own confidence.
+fn with_count(d: Diarization, opts: &DiarizeOptions) -> Diarization {
+    if opts.num_speakers.is_some() || d.count.is_some() {
+        return d;
     }
+    let count = Some(CountEstimate {
+        count: d.num_speakers,
+        certainty: d.confidence,
+        by_distance: d.num_speakers,
+        heard_at_once: 0,
+    });
+    Diarization { count, ..d }
 }
 
 fn dual_channel(levels: &[Vec<f32>; 2]) -> Diarization {
@@ -169,6 +196,7 @@ fn dual_channel(levels: &[Vec<f32>; 2]) -> Diarization {
         overlaps,
         num_speakers,
         confidence: 0.95,
+        count: None,
         mode: Mode::DualChannel,
     }
 }
@@ -206,15 +234,28 @@ fn neural_path(
     m: &models::Models,
     audio: &AnalysisAudio,
     ceps: &Cepstra,
-    classical: Diarization,
+    mask: &[bool],
     opts: &DiarizeOptions,
 ) -> Result<Diarization, DiarizeError> {
     let duration = audio.mono.len() as f64 / f64::from(ANALYSIS_RATE);
     let long = duration > opts.neural_max_s;
     let p = neural_params(duration, long, opts);
     let out = neural::diarize(m, &audio.mono, opts.num_speakers, opts.max_speakers, &p)?;
-    let declared = opts.num_speakers.filter(|&k| k >= 2);
+    // An estimated count of two or more is then taken as if declared: the same second
+    // opinions apply (AMI dev01, estimated 2, folds to one voice without the pieces).
+    let estimate = out.count.clone();
+    let wanted = opts.num_speakers.or(estimate.as_ref().map(|e| e.count));
+    let declared = wanted.filter(|&k| k >= 2);
     let folded = out.num_speakers == 1;
+    // The classical answer at the same count: the confidence is the two answers' agreement.
+    let classical = classical::diarize_mono(
+        ceps,
+        mask,
+        &DiarizeOptions {
+            num_speakers: wanted,
+            ..opts.clone()
+        },
+    );
     // The windows did not hear the declared voices apart: either they folded a speaker into
     // another (AMI dev01: 1 of 2 found) or the segmentation heard one local speaker in
     // almost every window (dev00), so the window embeddings mix the voices. Short pieces
@@ -230,6 +271,7 @@ fn neural_path(
         if folded {
             split.confidence = split.confidence.min(DOUBTFUL_COUNT_CONFIDENCE);
         }
+        split.count = estimate;
         return Ok(tidy(split));
     }
     // Neither the windows nor the pieces heard the declared voices apart: the declared count
@@ -245,6 +287,7 @@ fn neural_path(
         let confidence = agree::agreement(&classical.turns, &out.turns).min(most);
         return Ok(Diarization {
             confidence,
+            count: estimate,
             ..classical
         });
     }
@@ -262,7 +305,7 @@ fn neural_path(
     };
     let num_speakers = SpeakerTurn::speaker_count(&turns);
     // With one declared and one found voice, who spoke is not in doubt.
-    let single = num_speakers <= 1 && opts.num_speakers == Some(1);
+    let single = num_speakers <= 1 && wanted == Some(1);
     let found = Diarization {
         confidence: if single {
             1.0
@@ -272,6 +315,7 @@ fn neural_path(
         turns,
         overlaps: Vec::new(),
         num_speakers,
+        count: estimate,
         mode: Mode::Neural,
     };
     Ok(tidy(found))

@@ -94,7 +94,7 @@ async fn diarize_blocking(
     job: &JobSpec,
 ) -> Result<(AnalysisAudio, Diarization), JobError> {
     let options = DiarizeOptions {
-        num_speakers: Some(job.num_speakers.into()),
+        num_speakers: job.num_speakers.map(usize::from),
         ..DiarizeOptions::default()
     };
     let speech = speech.to_vec();

@@ -19,6 +19,7 @@ fn dia(turns: Vec<SpeakerTurn>, confidence: f32) -> Diarization {
         overlaps: vec![span(13.0, 14.0)],
         num_speakers: 2,
         confidence,
+        count: None,
         mode: Mode::DualChannel,
     }
 }

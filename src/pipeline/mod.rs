@@ -60,7 +60,8 @@ pub struct JobSpec {
     pub session_id: Uuid,
     pub audio_path: String,
     pub language: Language,
-    pub num_speakers: u8,
+    /// Declared speaker count; `None` estimates it.
+    pub num_speakers: Option<u8>,
 }
 
 /// What the stages need from the outside world, built once per process (`app` builds it

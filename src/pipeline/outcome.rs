@@ -114,9 +114,24 @@ fn timeline(diarization: &Diarization, degraded: Option<&str>) -> Value {
         "degraded": degraded,
         "num_speakers": diarization.num_speakers,
         "confidence": diarization.confidence,
+        "speaker_count": speaker_count(diarization),
         "turns": turns,
         "overlaps": diarization.overlaps,
     })
+}
+
+/// Whether the count was declared or estimated, and for an estimate how sure (0..1) and the
+/// evidence (see `diarize::count`).
+fn speaker_count(diarization: &Diarization) -> Value {
+    match &diarization.count {
+        None => json!({"estimated": false}),
+        Some(e) => json!({
+            "estimated": true,
+            "certainty": e.certainty,
+            "by_distance": e.by_distance,
+            "heard_at_once": e.heard_at_once,
+        }),
+    }
 }
 
 pub fn provenance(m: &Measurements, timings: &[StageTiming]) -> Value {

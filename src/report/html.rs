@@ -87,7 +87,31 @@ fn header(out: &mut String, page: &Page<'_>, t: &Texts) {
             sa.role_confidence * 100.0
         );
     }
+    speaker_count(out, report, t);
 }
+
+/// Says when the number of speakers was estimated rather than declared, and how sure.
+fn speaker_count(out: &mut String, report: &Report, t: &Texts) {
+    let d = &report.metrics["diarization"];
+    let count = &d["speaker_count"];
+    if count["estimated"] != serde_json::Value::Bool(true) {
+        return;
+    }
+    let speakers = d["num_speakers"].as_u64().unwrap_or(0);
+    let sure = count["certainty"].as_f64().unwrap_or(0.0);
+    let class = if sure >= SURE_ESTIMATE { "ok" } else { "warn" };
+    let _ = write!(
+        out,
+        "<p class=\"note {class}\" id=\"speaker-count\">{}: {speakers} ({} {:.0}%)</p>",
+        esc(t.count_estimated),
+        esc(t.count_sure),
+        sure * 100.0
+    );
+}
+
+/// Certainty from which an estimated count is shown as settled rather than as a warning:
+/// half the margin `diarize::count` calls sure.
+const SURE_ESTIMATE: f64 = 0.5;
 
 fn provenance(out: &mut String, report: &Report, t: &Texts) {
     let p = &report.provenance;

@@ -4,6 +4,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::Language;
+use crate::error::Failure;
+use crate::pipeline::diarize::MAX_SPEAKERS;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SessionRow {
@@ -11,7 +13,8 @@ pub struct SessionRow {
     pub user_id: Uuid,
     pub audio_path: String,
     pub language: String,
-    pub num_speakers: i16,
+    /// Declared speaker count; null or 0 asks for an estimate.
+    pub num_speakers: Option<i16>,
     pub status: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -22,6 +25,25 @@ impl SessionRow {
             "en" => Language::En,
             "auto" => Language::Auto,
             _ => Language::Ja,
+        }
+    }
+
+    /// The declared count, `None` to estimate it.
+    ///
+    /// # Errors
+    /// A count above [`MAX_SPEAKERS`] (the database check forbids it; a database migrated
+    /// by an older build may still hold one) or below 0.
+    pub fn speakers(&self) -> Result<Option<u8>, Failure> {
+        match self.num_speakers {
+            None | Some(0) => Ok(None),
+            Some(n) => u8::try_from(n)
+                .ok()
+                .filter(|&k| usize::from(k) <= MAX_SPEAKERS)
+                .map(Some)
+                .ok_or(Failure::TooManySpeakers {
+                    declared: n.into(),
+                    max: MAX_SPEAKERS,
+                }),
         }
     }
 }
@@ -72,7 +94,7 @@ pub async fn insert_as_user(
     user_id: Uuid,
     audio_path: &str,
     language: Language,
-    num_speakers: i16,
+    num_speakers: Option<i16>,
 ) -> sqlx::Result<Uuid> {
     let mut tx = pool.begin().await?;
     sqlx::query("select set_config('request.jwt.claim.sub', $1, true)")

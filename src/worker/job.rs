@@ -161,7 +161,10 @@ async fn try_process(
         session_id: session.id,
         audio_path: session.audio_path.clone(),
         language: session.language(),
-        num_speakers: session.num_speakers.clamp(1, 10) as u8,
+        num_speakers: match session.speakers() {
+            Ok(k) => k,
+            Err(failure) => return fail(ctx, delivery, &session, &failure).await,
+        },
     };
     match run_pipeline(ctx, delivery, &session, Work::Full(spec), shutdown).await {
         Run::Finished(result) => match *result {

@@ -114,7 +114,7 @@ export type Database = {
           user_id: string
           audio_path: string
           language: string
-          num_speakers: number
+          num_speakers: number | null
           status: string
           error: string | null
           created_at: string
@@ -127,7 +127,7 @@ export type Database = {
           user_id?: string
           audio_path: string
           language?: string
-          num_speakers?: number
+          num_speakers?: number | null
           status?: string
           error?: string | null
           created_at?: string
@@ -140,7 +140,7 @@ export type Database = {
           user_id?: string
           audio_path?: string
           language?: string
-          num_speakers?: number
+          num_speakers?: number | null
           status?: string
           error?: string | null
           created_at?: string

@@ -143,6 +143,12 @@ export type Report = {
     }
     diarization: {
       mode: "Mono" | "Neural" | "DualChannel"
+      speaker_count?: {
+        estimated: boolean
+        certainty?: number
+        by_distance?: number
+        heard_at_once?: number
+      }
       degraded?: string | null
       num_speakers: number
       confidence: number

@@ -44,7 +44,7 @@ async fn bad_messages_and_bad_audio_fail_clearly_and_the_worker_keeps_serving() 
         user,
         &format!("{user}/never-uploaded.m4a"),
         Language::En,
-        2,
+        Some(2),
     )
     .await
     .unwrap();
@@ -145,9 +145,15 @@ async fn a_transient_failure_shows_retrying_then_succeeds() {
     )
     .await;
     let user = Uuid::new_v4();
-    let id = insert_as_user(&db.pool, user, &format!("{user}/a.wav"), Language::En, 2)
-        .await
-        .unwrap();
+    let id = insert_as_user(
+        &db.pool,
+        user,
+        &format!("{user}/a.wav"),
+        Language::En,
+        Some(2),
+    )
+    .await
+    .unwrap();
     let env = server.worker_env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let worker = InProcessWorker::start(db.settings(&env)).await;
@@ -191,9 +197,15 @@ async fn exhausted_attempts_dead_letter_the_message_and_fail_the_session() {
     )
     .await;
     let user = Uuid::new_v4();
-    let id = insert_as_user(&db.pool, user, &format!("{user}/a.wav"), Language::En, 2)
-        .await
-        .unwrap();
+    let id = insert_as_user(
+        &db.pool,
+        user,
+        &format!("{user}/a.wav"),
+        Language::En,
+        Some(2),
+    )
+    .await
+    .unwrap();
     let mut env = server.worker_env();
     env.push(("VIBEINSIGHT__QUEUE__MAX_ATTEMPTS", "2".into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -266,7 +278,7 @@ async fn a_recording_uploaded_after_its_session_row_is_waited_for() {
     let mut ids = Vec::new();
     for key in &keys {
         ids.push(
-            insert_as_user(&db.pool, user, key, Language::En, 2)
+            insert_as_user(&db.pool, user, key, Language::En, Some(2))
                 .await
                 .unwrap(),
         );

@@ -73,6 +73,18 @@ impl TestDb {
     /// Puts `file` in local storage under the user's prefix and inserts the session as that
     /// user, through RLS and the enqueue trigger.
     pub async fn enqueue_local(&self, user: Uuid, file: &Path, language: Language) -> Uuid {
+        self.enqueue_local_speakers(user, file, language, Some(2))
+            .await
+    }
+
+    /// [`Self::enqueue_local`] with `sessions.num_speakers` as given (`None` = null).
+    pub async fn enqueue_local_speakers(
+        &self,
+        user: Uuid,
+        file: &Path,
+        language: Language,
+        speakers: Option<i16>,
+    ) -> Uuid {
         let key = format!(
             "{user}/{}.{}",
             Uuid::new_v4(),
@@ -81,7 +93,7 @@ impl TestDb {
         let target = self.storage_dir.path().join(&key);
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();
         std::fs::copy(file, &target).unwrap();
-        sessions::insert_as_user(&self.pool, user, &key, language, 2)
+        sessions::insert_as_user(&self.pool, user, &key, language, speakers)
             .await
             .unwrap()
     }

@@ -558,7 +558,7 @@ async fn reassess_refuses_what_it_cannot_judge() {
         user,
         &format!("{user}/x.wav"),
         Language::Ja,
-        2,
+        Some(2),
     )
     .await
     .unwrap();

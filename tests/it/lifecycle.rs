@@ -130,7 +130,7 @@ async fn a_job_longer_than_three_visibility_timeouts_runs_once_with_two_workers(
         user,
         &format!("{user}/long.wav"),
         Language::En,
-        2,
+        Some(2),
     )
     .await
     .unwrap();

@@ -21,6 +21,7 @@ mod retention;
 mod rls;
 mod s3;
 mod signals;
+mod speaker_count;
 mod stt_stub;
 mod telemetry;
 mod vad_reference;

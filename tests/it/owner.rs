@@ -60,7 +60,7 @@ async fn deleted_while_running(vt_secs: &str, download_secs: u64) {
     .await;
     let user = Uuid::new_v4();
     let path = format!("{user}/talk.wav");
-    let doomed = insert_as_user(&db.pool, user, &path, Language::En, 2)
+    let doomed = insert_as_user(&db.pool, user, &path, Language::En, Some(2))
         .await
         .unwrap();
     let mut env: Vec<(&str, String)> = server.worker_env();
@@ -76,7 +76,7 @@ async fn deleted_while_running(vt_secs: &str, download_secs: u64) {
         .await;
     assert_eq!(delete_as_owner(&db, user, doomed).await, 1);
     // The same worker (one job slot) takes the next session once the deleted one is dropped.
-    let next = insert_as_user(&db.pool, user, &path, Language::En, 2)
+    let next = insert_as_user(&db.pool, user, &path, Language::En, Some(2))
         .await
         .unwrap();
     let (status, error) = db.wait_until_done(next, Duration::from_secs(40)).await;

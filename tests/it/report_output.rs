@@ -33,7 +33,7 @@ async fn analyze(file: &Path, language: Language, out: &Path) -> (Value, String)
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     let settings = Settings::load_from(None, &env).unwrap();
-    let page = vibeinsight::terminal::analyze(&settings, file, language, 2, out)
+    let page = vibeinsight::terminal::analyze(&settings, file, language, Some(2), out)
         .await
         .unwrap();
     assert_eq!(page, out.join("report.html"), "a page is written");

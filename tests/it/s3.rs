@@ -43,7 +43,7 @@ async fn a_session_stored_in_s3_completes() {
         )
         .await
         .unwrap();
-    let id = insert_as_user(&db.pool, user, key.as_str(), Language::En, 2)
+    let id = insert_as_user(&db.pool, user, key.as_str(), Language::En, Some(2))
         .await
         .unwrap();
     let missing = insert_as_user(
@@ -51,7 +51,7 @@ async fn a_session_stored_in_s3_completes() {
         user,
         &format!("{user}/missing.wav"),
         Language::En,
-        2,
+        Some(2),
     )
     .await
     .unwrap();
@@ -128,7 +128,7 @@ async fn the_fallback_store_serves_what_the_primary_lacks_or_cannot_reach() {
         )
         .await
         .unwrap();
-    let lacking = insert_as_user(&db.pool, user, key.as_str(), Language::En, 2)
+    let lacking = insert_as_user(&db.pool, user, key.as_str(), Language::En, Some(2))
         .await
         .unwrap();
     let worker = InProcessWorker::start(fallback_env(&endpoint)).await;
@@ -138,7 +138,7 @@ async fn the_fallback_store_serves_what_the_primary_lacks_or_cannot_reach() {
     );
     worker.stop().await;
 
-    let unreachable = insert_as_user(&db.pool, user, key.as_str(), Language::En, 2)
+    let unreachable = insert_as_user(&db.pool, user, key.as_str(), Language::En, Some(2))
         .await
         .unwrap();
     let worker = InProcessWorker::start(fallback_env(&down)).await;
@@ -175,7 +175,7 @@ async fn a_deleted_sessions_recording_is_deleted_from_the_bucket() {
     let key = ObjectKey::parse(&format!("{user}/gone.wav"), Some(&bucket)).unwrap();
     let wav = speech_like_wav(fixtures.path(), "gone.wav", 16_000, 1, 1.0);
     storage.put(&key, &wav).await.unwrap();
-    let id = insert_as_user(&db.pool, user, key.as_str(), Language::En, 2)
+    let id = insert_as_user(&db.pool, user, key.as_str(), Language::En, Some(2))
         .await
         .unwrap();
     sqlx::query("delete from public.sessions where id = $1")

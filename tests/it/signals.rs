@@ -22,9 +22,15 @@ async fn slow_session(db: &TestDb, stream_for: Duration) -> (ObjectServer, Uuid)
     )
     .await;
     let user = Uuid::new_v4();
-    let id = insert_as_user(&db.pool, user, &format!("{user}/a.wav"), Language::En, 2)
-        .await
-        .unwrap();
+    let id = insert_as_user(
+        &db.pool,
+        user,
+        &format!("{user}/a.wav"),
+        Language::En,
+        Some(2),
+    )
+    .await
+    .unwrap();
     (server, id)
 }
 

@@ -46,7 +46,7 @@ async fn metrics_and_health_report_a_running_and_a_finished_job() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let user = Uuid::new_v4();
     let path = format!("{user}/a.wav");
-    let id = insert_as_user(&db.pool, user, &path, Language::En, 2)
+    let id = insert_as_user(&db.pool, user, &path, Language::En, Some(2))
         .await
         .unwrap();
     let _worker = WorkerProcess::spawn(&db.env(&env));

@@ -66,6 +66,7 @@ pub(super) fn diarize_mono(ceps: &Cepstra, mask: &[bool], opts: &DiarizeOptions)
         overlaps: Vec::new(),
         num_speakers,
         confidence,
+        count: None,
         mode: Mode::Mono,
     }
 }

@@ -77,6 +77,24 @@ pub fn cut_k(vectors: &[Vec<f32>], k: usize) -> Vec<usize> {
         .collect()
 }
 
+/// Clusters of at least `min_size` vectors left when every average-linkage merge closer than
+/// `threshold` is applied (at least 1 when there is a vector), and every merge distance of
+/// the dendrogram.
+pub fn merge_distances_and_count(
+    vectors: &[Vec<f32>],
+    threshold: f32,
+    min_size: usize,
+) -> (usize, Vec<f32>) {
+    let n = vectors.len();
+    if n < 2 {
+        return (n, Vec::new());
+    }
+    let merges = nn_chain(vectors);
+    let applied = merges.iter().take_while(|m| m.dist < threshold).count();
+    let count = big_count(&merges[..applied], n, min_size).max(1);
+    (count, merges.iter().map(|m| m.dist).collect())
+}
+
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

@@ -87,6 +87,7 @@ pub(super) fn split_voices(
         turns,
         overlaps: Vec::new(),
         num_speakers,
+        count: None,
         mode: Mode::Neural,
     }))
 }

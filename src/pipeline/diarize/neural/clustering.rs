@@ -2,7 +2,9 @@
 //! estimated count), then each window's local speakers mapped to distinct global ones.
 
 use super::windows::Local;
+use super::{HOP_S, SEPARATED_LOCAL_S};
 use crate::pipeline::diarize::cluster::{cut_k, dot};
+use crate::pipeline::diarize::count::{self, CountEstimate};
 
 pub(in crate::pipeline::diarize) fn normalize(v: &mut [f32]) {
     let n = dot(v, v).sqrt().max(1e-9);
@@ -19,22 +21,27 @@ fn centroid(vectors: &[Vec<f32>], labels: &[usize], c: usize) -> Vec<f32> {
     m
 }
 
-/// Centroids of the global speakers, largest first. With a known count the dendrogram is
-/// cut there, but a small cluster (under a tenth of the embeddings, at most 3) only survives
-/// when it is clearly a different voice (a short interjection); otherwise it is an outlier of
-/// a bigger one (a laugh, a cough, an echo) and its windows join the nearest speaker. Cutting
-/// deeper to force `k` substantial clusters was measured worse (AMI dev01 35 → 55 % nist).
+/// Centroids of the global speakers, largest first, and the count estimate when `k` is
+/// `None` (see `count`; `heard` holds each window's local speakers). With a known count the
+/// dendrogram is cut there, but a small cluster (under a tenth of the embeddings, at most 3)
+/// only survives when it is clearly a different voice (a short interjection); otherwise it is
+/// an outlier of a bigger one (a laugh, a cough, an echo) and its windows join the nearest
+/// speaker. Cutting deeper to force `k` substantial clusters was measured worse (AMI dev01
+/// 35 → 55 % nist). An estimated count is cut the same way.
 pub(super) fn cluster(
     vectors: &[Vec<f32>],
     k: Option<usize>,
     max_k: usize,
+    heard: &[usize],
     distinct: f32,
-) -> Vec<Vec<f32>> {
+) -> (Vec<Vec<f32>>, Option<CountEstimate>) {
     if vectors.is_empty() {
-        return Vec::new();
+        return (Vec::new(), None);
     }
+    let estimate = k.is_none().then(|| count::estimate(vectors, heard, max_k));
     let want = k
-        .unwrap_or_else(|| estimate_k(vectors, max_k, distinct))
+        .or(estimate.as_ref().map(|e| e.count))
+        .unwrap_or(1)
         .clamp(1, max_k);
     let labels = cut_k(vectors, want);
     let m = labels.iter().max().map_or(0, |m| m + 1);
@@ -52,21 +59,16 @@ pub(super) fn cluster(
         })
         .collect();
     keep.sort_by_key(|&c| std::cmp::Reverse(sizes[c]));
-    keep.iter().map(|&c| cents[c].clone()).collect()
+    (keep.iter().map(|&c| cents[c].clone()).collect(), estimate)
 }
 
-/// Number of clusters whose average-linkage merge distance exceeds `distinct`.
-fn estimate_k(vectors: &[Vec<f32>], max_k: usize, distinct: f32) -> usize {
-    (1..=max_k.min(vectors.len()))
-        .find(|&k| {
-            let labels = cut_k(vectors, k);
-            let cents: Vec<Vec<f32>> = (0..k).map(|c| centroid(vectors, &labels, c)).collect();
-            vectors
-                .iter()
-                .zip(&labels)
-                .all(|(v, &l)| 1.0 - dot(v, &cents[l]) < distinct)
-        })
-        .unwrap_or(max_k)
+/// Local speakers the segmentation heard in `local`'s window, each for at least
+/// `SEPARATED_LOCAL_S` (the bound `count` takes as people who surely spoke).
+pub(super) fn heard_speakers(local: &Local) -> usize {
+    let min = (SEPARATED_LOCAL_S / HOP_S).ceil() as usize;
+    (0..3)
+        .filter(|&s| local.active.iter().filter(|a| a[s]).count() >= min)
+        .count()
 }
 
 /// Global speaker of every (window, local speaker); distinct within a window, chosen to

@@ -15,9 +15,10 @@ mod windows;
 
 pub(super) use clustering::normalize;
 
-use self::clustering::{assign, cluster};
+use self::clustering::{assign, cluster, heard_speakers};
 use self::frames::{OverlapMean, fill_gaps, frame_spans, reconstruct, to_output};
 use self::windows::{Local, decode, separated_share, speaker_fbank, window_starts};
+use super::count::CountEstimate;
 use super::fbank::Fbank;
 use super::models::{ModelError, Models, SEG_BATCH, SEG_STEP, SEG_WINDOW};
 use crate::domain::{Span, SpeakerTurn};
@@ -83,6 +84,8 @@ pub struct NeuralOutput {
     /// Per model frame ([`frame_time`]), the probability that two speakers talk at once,
     /// averaged over the windows that cover it (0 outside them).
     pub overlap_probability: Vec<f32>,
+    /// How the count was estimated; `None` when it was given.
+    pub count: Option<CountEstimate>,
 }
 
 impl NeuralOutput {
@@ -151,13 +154,15 @@ pub fn diarize(
         }
     }
     let vectors: Vec<Vec<f32>> = embs.iter().map(|e| e.2.clone()).collect();
-    let centroids = cluster(&vectors, k, max_k, p.distinct);
+    let heard: Vec<usize> = locals.iter().map(heard_speakers).collect();
+    let (centroids, count) = cluster(&vectors, k, max_k, &heard, p.distinct);
     let kk = centroids.len();
     let mapping = assign(&locals, &embs, &centroids);
     let mut frames = reconstruct(&locals, &mapping, kk, total_frames);
     fill_gaps(&mut frames, kk, (p.fill_gap_s / HOP_S) as usize);
     let mut out = to_output(&frames, kk);
     out.separated_windows = separated_share(&locals);
+    out.count = count;
     out.overlap_probability = overlap.mean();
     out.speech = frame_spans(
         speech
