@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::config::Settings;
 use crate::domain::Language;
-use crate::pipeline::diarize::MAX_SPEAKERS;
+use crate::pipeline::diarize::parse_speaker_count;
 use crate::report::{self, stored, stored::StoredSegment};
 use crate::storage::ObjectKey;
 use crate::store::{migrate, sessions};
@@ -61,7 +61,7 @@ struct EnqueueArgs {
     #[arg(long)]
     user: Option<Uuid>,
     /// People speaking (1..=8); 0 estimates the count.
-    #[arg(long, default_value_t = 2, value_parser = speakers)]
+    #[arg(long, default_value_t = 2, value_parser = parse_speaker_count)]
     speakers: u8,
     /// Print progress as it arrives until the session ends, then a summary, and write the
     /// session's report.json and report.html.
@@ -78,7 +78,7 @@ struct AnalyzeArgs {
     #[arg(long, value_enum, default_value_t = LanguageArg::Ja)]
     language: LanguageArg,
     /// People speaking (1..=8); 0 estimates the count.
-    #[arg(long, default_value_t = 2, value_parser = speakers)]
+    #[arg(long, default_value_t = 2, value_parser = parse_speaker_count)]
     speakers: u8,
     /// Directory for report.json and report.html.
     #[arg(long, default_value = "report")]
@@ -275,21 +275,4 @@ async fn stored_report(
         })
         .collect();
     stored::report(&row, language, transcript)
-}
-
-/// `--speakers`: 0 (estimate) up to the diarizer's [`MAX_SPEAKERS`], the bound the database
-/// and the worker enforce too.
-///
-/// # Errors
-/// Not a number, or above the bound (the message names it).
-pub fn speakers(s: &str) -> Result<u8, String> {
-    let n: usize = s
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of speakers"))?;
-    u8::try_from(n)
-        .ok()
-        .filter(|_| n <= MAX_SPEAKERS)
-        .ok_or_else(|| {
-            format!("at most {MAX_SPEAKERS} speakers are told apart (0 estimates the count)")
-        })
 }

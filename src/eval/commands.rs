@@ -16,7 +16,7 @@ pub struct DiarizeArgs {
     /// Any recording the worker accepts.
     pub file: PathBuf,
     /// Known number of speakers (at most 8); `0` estimates it.
-    #[arg(long, default_value_t = 2, value_parser = crate::cli::speakers)]
+    #[arg(long, default_value_t = 2, value_parser = crate::pipeline::diarize::parse_speaker_count)]
     pub speakers: u8,
     /// Write the turns as RTTM here (the file stem is the recording id).
     #[arg(long)]

@@ -60,6 +60,23 @@ use refinement::{DOUBTFUL_COUNT_CONFIDENCE, MIN_SEPARATED_WINDOWS, refine, split
 /// the dev set has at most 4 speakers.
 pub const MAX_SPEAKERS: usize = 8;
 
+/// `--speakers`: 0 (estimate) up to the diarizer's [`MAX_SPEAKERS`], the bound the database
+/// and the worker enforce too.
+///
+/// # Errors
+/// Not a number, or above the bound (the message names it).
+pub fn parse_speaker_count(s: &str) -> Result<u8, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of speakers"))?;
+    u8::try_from(n)
+        .ok()
+        .filter(|_| n <= MAX_SPEAKERS)
+        .ok_or_else(|| {
+            format!("at most {MAX_SPEAKERS} speakers are told apart (0 estimates the count)")
+        })
+}
+
 #[derive(Clone, Debug)]
 pub struct DiarizeOptions {
     /// Known number of speakers (`sessions.num_speakers`); `None` estimates it.

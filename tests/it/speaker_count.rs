@@ -94,11 +94,19 @@ async fn the_database_takes_null_zero_and_up_to_the_diarizers_maximum() {
 #[test]
 fn the_cli_and_the_worker_apply_the_same_bound() {
     let max = MAX_SPEAKERS.to_string();
-    assert_eq!(vibeinsight::cli::speakers("0"), Ok(0));
-    assert_eq!(vibeinsight::cli::speakers(&max), Ok(8));
-    let above = vibeinsight::cli::speakers(&(MAX_SPEAKERS + 1).to_string()).unwrap_err();
+    assert_eq!(
+        vibeinsight::pipeline::diarize::parse_speaker_count("0"),
+        Ok(0)
+    );
+    assert_eq!(
+        vibeinsight::pipeline::diarize::parse_speaker_count(&max),
+        Ok(8)
+    );
+    let above =
+        vibeinsight::pipeline::diarize::parse_speaker_count(&(MAX_SPEAKERS + 1).to_string())
+            .unwrap_err();
     assert!(above.contains("at most 8"), "{above}");
-    assert!(vibeinsight::cli::speakers("two").is_err());
+    assert!(vibeinsight::pipeline::diarize::parse_speaker_count("two").is_err());
     let row = |n: Option<i16>| SessionRow {
         id: Uuid::nil(),
         user_id: Uuid::nil(),
