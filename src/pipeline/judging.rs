@@ -15,7 +15,7 @@ use crate::pipeline::{Deps, Outcome};
 /// # Errors
 /// A transient provider outage under [`OnOutage::Retry`].
 pub async fn judge(
-    measured: &Measured,
+    measured: Measured,
     deps: &Deps,
     progress: &dyn ProgressSink,
     on_outage: OnOutage,
@@ -44,7 +44,7 @@ pub async fn judge(
 
 /// The outcome with no judgement and why: the job's deadline passed during it on the last
 /// attempt, and the measured part is saved rather than lost.
-pub fn unjudged(measured: &Measured, status: JudgementStatus) -> Outcome {
+pub fn unjudged(measured: Measured, status: JudgementStatus) -> Outcome {
     let assessment = match &measured.assessable {
         Assessable::Metrics(metrics) => Some(assess::without_judgement(
             &measured.segments,
@@ -58,18 +58,15 @@ pub fn unjudged(measured: &Measured, status: JudgementStatus) -> Outcome {
 }
 
 fn finish(
-    measured: &Measured,
+    mut measured: Measured,
     assessment: Option<Assessment>,
     timings: Vec<StageTiming>,
 ) -> Outcome {
-    let mut measured = measured.clone();
     if let Some(all) = measured.provenance["timings"].as_array_mut() {
         all.extend(timings.iter().map(|t| serde_json::json!(t)));
     }
     let provider_usage = llm_usage(assessment.as_ref(), &timings);
     Outcome {
-        audio_seconds: measured.audio_seconds,
-        bytes: measured.bytes,
         measured,
         assessment,
         timings,

@@ -90,8 +90,6 @@ pub struct Outcome {
     /// `None` when the measurements were withheld.
     pub assessment: Option<Assessment>,
     pub timings: Vec<StageTiming>,
-    pub audio_seconds: f64,
-    pub bytes: u64,
     /// What each provider was asked, for metrics.
     pub provider_usage: Vec<ProviderUsage>,
 }
@@ -124,14 +122,14 @@ pub async fn run(
     };
     if let Some(measured) = kept.load::<Measured>(checkpoint::MEASURED).await {
         tracing::info!("resuming from the measured checkpoint of an earlier attempt");
-        return judge(&measured, deps, progress, on_outage).await;
+        return judge(measured, deps, progress, on_outage).await;
     }
     // `fetched` owns the temporary download: it lives until the measuring is done.
     let run = measure(&source, job, deps, progress, watch, kept).await;
     drop(fetched);
     let run = run?;
     kept.save(checkpoint::MEASURED, &run.measured).await;
-    let outcome = judge(&run.measured, deps, progress, on_outage).await?;
+    let outcome = judge(run.measured, deps, progress, on_outage).await?;
     Ok(outcome.after(run.timings, run.paid))
 }
 
@@ -148,7 +146,7 @@ pub async fn analyze_file(
 ) -> Result<Outcome, JobError> {
     let watch = Stopwatch::default();
     let run = measure(source, job, deps, progress, watch, Kept::none()).await?;
-    let outcome = judge(&run.measured, deps, progress, OnOutage::Settle).await?;
+    let outcome = judge(run.measured, deps, progress, OnOutage::Settle).await?;
     Ok(outcome.after(run.timings, run.paid))
 }
 

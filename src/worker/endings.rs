@@ -87,7 +87,7 @@ pub(super) fn record_outcome_metrics(ctx: &JobContext, outcome: &Outcome) {
         ctx.metrics.diarization_degraded();
     }
     ctx.metrics
-        .audio_processed(outcome.audio_seconds, outcome.bytes);
+        .audio_processed(outcome.measured.audio_seconds, outcome.measured.bytes);
     for used in &outcome.provider_usage {
         ctx.metrics.provider_used(
             &used.provider,

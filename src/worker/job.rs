@@ -215,13 +215,7 @@ async fn timed_out(
         && let Some(Ok(measured)) = stored_measurements(ctx, session).await?
     {
         let status = JudgementStatus::Unavailable { reason };
-        return complete(
-            ctx,
-            delivery,
-            session,
-            pipeline::unjudged(&measured, status),
-        )
-        .await;
+        return complete(ctx, delivery, session, pipeline::unjudged(measured, status)).await;
     }
     retry_or_fail(ctx, delivery, session, reason, None).await
 }
@@ -285,9 +279,9 @@ pub(super) async fn run_pipeline(
     };
     let deps = &ctx.deps;
     let result = async {
-        match &work {
-            Work::Full(spec) => pipeline::run(spec, deps, &writer, &checkpoints, on_outage).await,
-            Work::Judge(measured) => pipeline::judge(measured, deps, &writer, on_outage).await,
+        match work {
+            Work::Full(spec) => pipeline::run(&spec, deps, &writer, &checkpoints, on_outage).await,
+            Work::Judge(measured) => pipeline::judge(*measured, deps, &writer, on_outage).await,
         }
     };
     let expired = deadline::expired(ctx.deadline_cap, writer.length(), Instant::now().into());
