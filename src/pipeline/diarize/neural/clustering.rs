@@ -2,7 +2,6 @@
 //! estimated count), then each window's local speakers mapped to distinct global ones.
 
 use super::windows::Local;
-use super::{HOP_S, SEPARATED_LOCAL_S};
 use crate::pipeline::diarize::cluster::{cut_k, dot};
 use crate::pipeline::diarize::count::{self, CountEstimate};
 
@@ -60,15 +59,6 @@ pub(super) fn cluster(
         .collect();
     keep.sort_by_key(|&c| std::cmp::Reverse(sizes[c]));
     (keep.iter().map(|&c| cents[c].clone()).collect(), estimate)
-}
-
-/// Local speakers the segmentation heard in `local`'s window, each for at least
-/// `SEPARATED_LOCAL_S` (the bound `count` takes as people who surely spoke).
-pub(super) fn heard_speakers(local: &Local) -> usize {
-    let min = (SEPARATED_LOCAL_S / HOP_S).ceil() as usize;
-    (0..3)
-        .filter(|&s| local.active.iter().filter(|a| a[s]).count() >= min)
-        .count()
 }
 
 /// Global speaker of every (window, local speaker); distinct within a window, chosen to

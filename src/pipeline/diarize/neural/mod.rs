@@ -15,9 +15,9 @@ mod windows;
 
 pub(super) use clustering::normalize;
 
-use self::clustering::{assign, cluster, heard_speakers};
+use self::clustering::{assign, cluster};
 use self::frames::{OverlapMean, fill_gaps, frame_spans, reconstruct, to_output};
-use self::windows::{Local, decode, separated_share, speaker_fbank, window_starts};
+use self::windows::{Local, decode, heard_speakers, separated_share, speaker_fbank, window_starts};
 use super::count::CountEstimate;
 use super::fbank::Fbank;
 use super::models::{ModelError, Models, SEG_BATCH, SEG_STEP, SEG_WINDOW};
@@ -161,7 +161,7 @@ pub fn diarize(
     let mut frames = reconstruct(&locals, &mapping, kk, total_frames);
     fill_gaps(&mut frames, kk, (p.fill_gap_s / HOP_S) as usize);
     let mut out = to_output(&frames, kk);
-    out.separated_windows = separated_share(&locals);
+    out.separated_windows = separated_share(&heard);
     out.count = count;
     out.overlap_probability = overlap.mean();
     out.speech = frame_spans(

@@ -29,18 +29,19 @@ pub(super) fn window_starts(samples: usize, step: usize) -> Vec<usize> {
     starts
 }
 
-pub(super) fn separated_share(locals: &[Local]) -> f64 {
+/// Local speakers the segmentation heard in `local`'s window, each for at least
+/// `SEPARATED_LOCAL_S` (the bound `count` takes as people who surely spoke; two make a window separated).
+pub(super) fn heard_speakers(local: &Local) -> usize {
     let min = (SEPARATED_LOCAL_S / HOP_S).ceil() as usize;
-    let separated = locals
-        .iter()
-        .filter(|l| {
-            let heard = (0..3)
-                .filter(|&s| l.active.iter().filter(|a| a[s]).count() >= min)
-                .count();
-            heard >= 2
-        })
-        .count();
-    separated as f64 / locals.len().max(1) as f64
+    (0..3)
+        .filter(|&s| local.active.iter().filter(|a| a[s]).count() >= min)
+        .count()
+}
+
+/// Share of the windows (`heard`: each one's [`heard_speakers`]) with two or more.
+pub(super) fn separated_share(heard: &[usize]) -> f64 {
+    let separated = heard.iter().filter(|&&h| h >= 2).count();
+    separated as f64 / heard.len().max(1) as f64
 }
 
 /// Hard powerset decoding: the most likely class per frame.
@@ -122,7 +123,8 @@ mod tests {
         let two = window(&[(0, 0, 100), (1, 100, 100 + half_second)]);
         let blip = window(&[(0, 0, 100), (1, 100, 100 + half_second - 1)]);
         let one = window(&[(2, 0, 500)]);
-        assert!((separated_share(&[two, blip, one]) - 1.0 / 3.0).abs() < 1e-9);
+        let heard = [two, blip, one].map(|l| heard_speakers(&l));
+        assert!((separated_share(&heard) - 1.0 / 3.0).abs() < 1e-9);
         assert!(separated_share(&[]).abs() < f64::EPSILON);
     }
 }
