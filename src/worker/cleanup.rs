@@ -22,7 +22,7 @@ pub const MAX_ATTEMPTS: i32 = 10;
 
 /// Drains the list every [`INTERVAL`] until `stop`.
 pub async fn run(pool: PgPool, storage: Storage, stop: CancellationToken) {
-    while !stop.is_cancelled() {
+    super::periodic::every(INTERVAL, &stop, || async {
         match drain(&pool, &storage).await {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "removed recordings of deleted sessions"),
@@ -31,11 +31,8 @@ pub async fn run(pool: PgPool, storage: Storage, stop: CancellationToken) {
                 "could not drain internal.deleted_recordings"
             ),
         }
-        tokio::select! {
-            () = stop.cancelled() => {}
-            () = tokio::time::sleep(INTERVAL) => {}
-        }
-    }
+    })
+    .await;
 }
 
 /// One round: returns how many objects were removed.

@@ -9,6 +9,7 @@ mod endings;
 mod heartbeat;
 mod job;
 mod message;
+mod periodic;
 pub mod queue;
 mod reassess;
 pub mod retention;

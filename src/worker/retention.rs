@@ -48,15 +48,10 @@ pub enum Outcome {
 /// Trims once at start and then every `settings.interval_secs`, until `stop`.
 pub async fn run(pool: PgPool, settings: RetentionSettings, stop: CancellationToken) {
     let period = Duration::from_secs(settings.interval_secs);
-    while !stop.is_cancelled() {
-        // Not raced against `stop`: a run is a few deletes and ends by itself, and the
-        // shutdown waits for it rather than leave the lock to a dropped connection.
+    super::periodic::every(period, &stop, || async {
         report(run_once(&pool, &settings).await);
-        tokio::select! {
-            () = stop.cancelled() => {}
-            () = tokio::time::sleep(period) => {}
-        }
-    }
+    })
+    .await;
 }
 
 fn report(outcome: anyhow::Result<Outcome>) {
