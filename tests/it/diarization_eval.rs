@@ -147,11 +147,12 @@ fn one_voice_declared_as_two_is_withheld() {
 }
 
 /// The path of recordings longer than `neural_max_s` (every coaching session past ten
-/// minutes), forced on the 3-minute English call: the segmentation reads all of it, every
-/// other window is embedded, the frame models label the rest. Measured full / nist / TRE
-/// 5.50 / 0.85 / 1.77 (the neural path: 4.90 / 0.39 / 1.55); with three embedded windows
-/// (30 s of voices) 11.7 / 7.1 / 3.4. On the hour built from rotated copies of this call
-/// (40 of 360 windows embedded) 5.45 / 0.78 / 1.71.
+/// minutes), forced on the 3-minute English call: the models read every other window, the
+/// frame models label the rest, whose speech is the fitted VAD's less the non-speech model's.
+/// Measured full / nist / TRE 5.53 / 0.85 / 1.67 (when the segmentation read every window:
+/// 5.50 / 0.85 / 1.77; the neural path: 4.90 / 0.39 / 1.55). On the hour of this call
+/// (`just bench-hour`, 40 of 360 windows read) 5.17 / 0.97 / 1.17 (reading all 360:
+/// 5.18 / 0.77 / 1.54).
 #[test]
 fn long_recording_path_finds_all_speech_from_a_budget_of_voices() {
     if !neural_ready() {

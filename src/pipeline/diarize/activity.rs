@@ -73,6 +73,21 @@ pub fn pad(mask: &mut [bool], frames: usize) {
     }
 }
 
+/// `mask` with every run of `true` widened by `by` frames on both sides, or narrowed when
+/// `by` is negative (a run narrowed to nothing vanishes; widened runs may merge).
+pub fn widened(mask: &[bool], by: isize) -> Vec<bool> {
+    let n = mask.len() as isize;
+    let mut out = vec![false; mask.len()];
+    for run in crate::dsp::vad::runs_of(mask, true) {
+        let a = (run.start as isize - by).clamp(0, n) as usize;
+        let b = (run.end as isize + by).clamp(0, n) as usize;
+        if a < b {
+            out[a..b].iter_mut().for_each(|m| *m = true);
+        }
+    }
+    out
+}
+
 /// Rewrites runs equal to `value` to `to` where `pred(run_len, is_inner)` holds.
 fn for_runs(mask: &mut [bool], value: bool, pred: impl Fn(usize, bool) -> bool, to: bool) {
     let n = mask.len();

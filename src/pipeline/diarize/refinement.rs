@@ -92,17 +92,30 @@ pub(super) fn split_voices(
     }))
 }
 
+/// Frames of a long recording beyond the turns of the windows the models read.
+pub(super) struct ExtraFrames {
+    /// Speech the frame models label.
+    pub speech: Vec<bool>,
+    /// Frames the VAD took for speech where the segmentation heard none (breaths, noise,
+    /// the VAD's soft edges): a model of what is not speech learns from them, so that the
+    /// like of them outside the read windows is not handed to a speaker.
+    pub noise: Vec<bool>,
+}
+
+/// Fewest `ExtraFrames::noise` frames (3 s) worth a model.
+const MIN_NOISE_FRAMES: usize = 300;
+
 /// Frame-level GMM resegmentation seeded with the neural single-speaker frames: the neural
 /// labels decide who is who, the per-file cepstral models sharpen the boundaries and catch
 /// turns the 10 s windows blurred. Overlapped frames keep the neural second speaker.
-/// `extra_speech` (long recordings: the segmentation's speech) adds the frames outside the
-/// embedded windows, which only the frame models label. A speaker's short silent pauses are
-/// bridged afterwards, as on the neural frames (`NeuralParams::fill_gap_s`).
+/// `extra` (long recordings) adds the frames outside the read windows, which only the frame
+/// models label. A speaker's short silent pauses are bridged afterwards, as on the neural
+/// frames (`NeuralParams::fill_gap_s`).
 pub(super) fn refine(
     ceps: &Cepstra,
     turns: &[SpeakerTurn],
     k: usize,
-    extra_speech: Option<&[bool]>,
+    extra: Option<&ExtraFrames>,
     fill_gap_s: f64,
 ) -> Vec<SpeakerTurn> {
     let n = ceps.len();
@@ -119,16 +132,29 @@ pub(super) fn refine(
             init[i] = label(t.speaker);
         }
     }
-    // Overlapped frames (and extra speech) are speech but train no model: label `k`.
+    let at = |m: &[bool], i: usize| m.get(i).copied().unwrap_or(false);
+    let noise = extra
+        .map(|e| &e.noise)
+        .filter(|m| m.iter().filter(|&&v| v).count() >= MIN_NOISE_FRAMES);
+    // Noise, when there is enough of it, is class `k`; overlapped frames (and extra speech)
+    // are speech but train no model: the label after the last class.
+    let classes = k + usize::from(noise.is_some());
     let seeds: Vec<Label> = (0..n)
         .map(|i| match count[i] {
             1 => init[i],
-            0 if extra_speech.is_some_and(|m| m.get(i).copied().unwrap_or(false)) => label(k),
+            0 if extra.is_some_and(|e| at(&e.speech, i)) => label(classes),
+            0 if noise.is_some_and(|m| at(m, i)) => label(k),
             0 => NONE,
-            _ => label(k),
+            _ => label(classes),
         })
         .collect();
-    let mut labels = resegment(ceps, &seeds, k, &reseg_params()).labels;
+    let mut labels = resegment(ceps, &seeds, classes, &reseg_params()).labels;
+    if noise.is_some() {
+        labels
+            .iter_mut()
+            .filter(|l| usize::from(**l) == k)
+            .for_each(|l| *l = NONE);
+    }
     bridge_pauses(&mut labels, (fill_gap_s / ceps.hop_seconds) as usize);
     let mut out = to_turns(ceps, &labels);
     let overlapped: Vec<SpeakerTurn> = turns

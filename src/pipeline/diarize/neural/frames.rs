@@ -174,6 +174,7 @@ pub(super) fn to_output(frames: &[u32], k: usize) -> NeuralOutput {
         turns,
         num_speakers,
         speech: Vec::new(),
+        read: Vec::new(),
         separated_windows: 0.0,
         overlap_probability: Vec::new(),
         count: None,
