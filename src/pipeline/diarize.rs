@@ -55,7 +55,8 @@ use features::{Cepstra, stream_cepstra};
 pub use models::ModelError;
 pub use neural::NeuralParams;
 use refinement::{
-    DOUBTFUL_COUNT_CONFIDENCE, ExtraFrames, MIN_SEPARATED_WINDOWS, refine, split_voices, tidy,
+    DOUBTFUL_COUNT_CONFIDENCE, ExtraFrames, MAX_CONFLATED_WINDOWS, MIN_SEPARATED_WINDOWS, refine,
+    split_voices, tidy,
 };
 
 /// The most speakers the diarizer tells apart. One bound for every edge (#16): the database
@@ -308,12 +309,17 @@ fn neural_path(
         },
     );
     // The windows did not hear the declared voices apart: either they folded a speaker into
-    // another (AMI dev01: 1 of 2 found) or the segmentation heard one local speaker in
-    // almost every window (dev00), so the window embeddings mix the voices. Short pieces
-    // are the second opinion there (see `pieces`); they cost a CAM++ run per 0.75 s of
-    // speech, so not on long recordings.
-    let unheard =
-        declared.is_some() && !long && (folded || out.separated_windows < MIN_SEPARATED_WINDOWS);
+    // another (AMI dev01: 1 of 2 found), or the segmentation heard one local speaker in
+    // almost every window (dev00), so the window embeddings mix the voices, or it heard them
+    // apart but their embeddings fell into one cluster in most windows (trn08: two women
+    // talking over each other, one speaker for 19 s). Short pieces are the second opinion
+    // there (see `pieces`); they cost a CAM++ run per 0.75 s of speech, so not on long
+    // recordings.
+    let unheard = declared.is_some()
+        && !long
+        && (folded
+            || out.separated_windows < MIN_SEPARATED_WINDOWS
+            || out.conflated_windows > MAX_CONFLATED_WINDOWS);
     if unheard
         && let Some(k) = declared
         && let Some(mut split) =

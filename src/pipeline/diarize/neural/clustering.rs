@@ -1,8 +1,8 @@
 //! Global speakers from the local speakers' embeddings: agglomerative clustering (a known or
 //! estimated count), then each window's local speakers mapped to distinct global ones.
 
-use super::windows::Local;
-use crate::pipeline::diarize::cluster::{cut_k, dot};
+use super::windows::{Embedding, Local};
+use crate::pipeline::diarize::cluster::{cut_k, dot, nearest};
 use crate::pipeline::diarize::count::{self, CountEstimate};
 
 pub(in crate::pipeline::diarize) fn normalize(v: &mut [f32]) {
@@ -61,22 +61,43 @@ pub(super) fn cluster(
     (keep.iter().map(|&c| cents[c].clone()).collect(), estimate)
 }
 
+/// Share of the windows with two or more local speakers embedded where each speaks alone in
+/// which two of them are nearest the same global speaker: the segmentation heard two voices
+/// there, the clustering one. Such local speakers are then mapped to distinct global ones
+/// all the same (see [`assign`]), one of them to a speaker that is not theirs. Mixed
+/// embeddings (the overlapped fallback) are left out: a mixture lies near its louder voice.
+pub(super) fn conflated_share(embs: &[Embedding], locals: usize, cents: &[Vec<f32>]) -> f64 {
+    let mut nearest_per_window = vec![Vec::new(); locals];
+    for e in embs.iter().filter(|e| e.alone) {
+        nearest_per_window[e.window].push(nearest(cents, &e.vector));
+    }
+    let (mut windows, mut conflated) = (0usize, 0usize);
+    for mut g in nearest_per_window.into_iter().filter(|g| g.len() >= 2) {
+        let heard = g.len();
+        g.sort_unstable();
+        g.dedup();
+        windows += 1;
+        conflated += usize::from(g.len() < heard);
+    }
+    conflated as f64 / windows.max(1) as f64
+}
+
 /// Global speaker of every (window, local speaker); distinct within a window, chosen to
 /// maximise the summed similarity. Local speakers without an embedding stay `None`.
 pub(super) fn assign(
     locals: &[Local],
-    embs: &[(usize, usize, Vec<f32>)],
+    embs: &[Embedding],
     cents: &[Vec<f32>],
 ) -> Vec<[Option<usize>; 3]> {
     let mut out = vec![[None; 3]; locals.len()];
     for (w, slot) in out.iter_mut().enumerate() {
-        let mine: Vec<&(usize, usize, Vec<f32>)> = embs.iter().filter(|e| e.0 == w).collect();
+        let mine: Vec<&Embedding> = embs.iter().filter(|e| e.window == w).collect();
         let sims: Vec<Vec<f32>> = mine
             .iter()
-            .map(|e| cents.iter().map(|c| dot(c, &e.2)).collect())
+            .map(|e| cents.iter().map(|c| dot(c, &e.vector)).collect())
             .collect();
         for (i, g) in best_assignment(&sims, cents.len()).into_iter().enumerate() {
-            slot[mine[i].1] = g;
+            slot[mine[i].local] = g;
         }
     }
     out
@@ -126,4 +147,37 @@ fn best_assignment(sims: &[Vec<f32>], k: usize) -> Vec<Option<usize>> {
         0.0,
     );
     best.1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn emb(window: usize, local: usize, alone: bool, vector: [f32; 2]) -> Embedding {
+        Embedding {
+            window,
+            local,
+            alone,
+            vector: vector.to_vec(),
+        }
+    }
+
+    #[test]
+    fn conflated_windows_count_clean_local_speakers_on_one_voice() {
+        let cents = [vec![1.0, 0.0], vec![0.0, 1.0]];
+        let embs = [
+            // Window 0: two voices heard, both nearest speaker 0.
+            emb(0, 0, true, [0.9, 0.1]),
+            emb(0, 1, true, [0.8, 0.2]),
+            // Window 1: two voices heard, one per speaker.
+            emb(1, 0, true, [0.9, 0.1]),
+            emb(1, 1, true, [0.1, 0.9]),
+            // Window 2: the second voice only from overlapped speech, which lies near the
+            // louder voice and proves nothing.
+            emb(2, 0, true, [0.9, 0.1]),
+            emb(2, 1, false, [0.7, 0.3]),
+        ];
+        assert!((conflated_share(&embs, 3, &cents) - 0.5).abs() < 1e-9);
+        assert!(conflated_share(&[], 0, &cents).abs() < f64::EPSILON);
+    }
 }

@@ -176,6 +176,7 @@ pub(super) fn to_output(frames: &[u32], k: usize) -> NeuralOutput {
         speech: Vec::new(),
         read: Vec::new(),
         separated_windows: 0.0,
+        conflated_windows: 0.0,
         overlap_probability: Vec::new(),
         count: None,
     }

@@ -57,24 +57,38 @@ pub(super) fn decode(y: &[f32]) -> Vec<[bool; 3]> {
         .collect()
 }
 
+/// One local speaker's embedding.
+pub(super) struct Embedding {
+    /// Index of its window in the `Local`s.
+    pub(super) window: usize,
+    /// Its local speaker (0..3) in that window.
+    pub(super) local: usize,
+    /// From frames where it speaks alone, not from the overlapped fallback (see
+    /// [`speaker_fbank`]): a single voice, not a mixture.
+    pub(super) alone: bool,
+    pub(super) vector: Vec<f32>,
+}
+
 /// Filterbank rows (10 ms) of the window where local speaker `s` speaks alone, or where it
-/// speaks at all when that is too short; `None` when even that is too short.
+/// speaks at all when that is too short (then `false`: the rows mix its voice with others);
+/// `None` when even that is too short.
 pub(super) fn speaker_fbank(
     fb: &Fbank,
     win: &[f32],
     act: &[[bool; 3]],
     s: usize,
     p: &NeuralParams,
-) -> Option<Vec<f32>> {
+) -> Option<(Vec<f32>, bool)> {
     let alone: Vec<bool> = act
         .iter()
         .map(|a| a[s] && a.iter().filter(|&&v| v).count() == 1)
         .collect();
     let any: Vec<bool> = act.iter().map(|a| a[s]).collect();
     let min = (p.min_embed_s / HOP_S) as usize;
-    let mask = [alone, any]
+    let (kind, mask) = [alone, any]
         .into_iter()
-        .find(|m| m.iter().filter(|&&v| v).count() >= min)?;
+        .enumerate()
+        .find(|(_, m)| m.iter().filter(|&&v| v).count() >= min)?;
     let feats = fb.compute(win);
     let max_rows = (p.max_embed_s * super::SAMPLE_RATE / FBANK_HOP as f64) as usize;
     let mut out = Vec::with_capacity(max_rows * N_BINS);
@@ -88,7 +102,7 @@ pub(super) fn speaker_fbank(
             }
         }
     }
-    (out.len() >= MIN_EMBED_ROWS * N_BINS).then_some(out)
+    (out.len() >= MIN_EMBED_ROWS * N_BINS).then_some((out, kind == 0))
 }
 
 #[cfg(test)]
