@@ -12,8 +12,8 @@
 //! voices seed the frame models that label all the speech, which outside those windows is
 //! the VAD's, fitted to the segmentation's boundaries inside them, less what a model of the
 //! recording's non-speech claims (see `long_speech`, `refinement::ExtraFrames`). So the
-//! costly part stays bounded: one hour on one core 19.8 → 9.7 s, DER (nist) 0.77 → 0.97 %
-//! and talk-ratio error 1.54 → 1.17 pp on the dev voices' hour (`just bench-hour`). When the windows do not hear the declared voices apart (the neural
+//! costly part stays bounded: on the dev voices' hour (`just bench-hour`, one core) 19.8 →
+//! 9.7 s, DER (nist) 0.77 → 0.83 %, talk-ratio error 1.54 → 1.31 pp. When the windows do not hear the declared voices apart (the neural
 //! pass folds them into one, or the segmentation hears a single local speaker in most
 //! windows), the speech is re-clustered from 1.5 s pieces (see `pieces`; not on long
 //! recordings; embedded without the overlapped frames) and the segmentation's
@@ -240,14 +240,13 @@ fn speech_mask(spans: &[Span], ceps: &Cepstra) -> Vec<bool> {
 /// Neural parameters for a recording of `duration` s. Long recordings: the models read an
 /// evenly spread budget of back-to-back windows; their voices seed the frame models, which
 /// then label all the speech (see `refinement::refine`).
-fn neural_params(duration: f64, long: bool, opts: &DiarizeOptions) -> NeuralParams {
+fn neural_params(long: bool, opts: &DiarizeOptions) -> NeuralParams {
     let mut p = opts.neural_params.clone();
     if long {
         let window_s = models::SEG_WINDOW as f64 / f64::from(ANALYSIS_RATE);
         p.step_s = window_s;
         p.max_step_s = window_s;
-        let windows = (duration / window_s).ceil() as usize;
-        p.read_every = windows.div_ceil(opts.long_budget_windows.max(1)).max(1);
+        p.read_budget = Some(opts.long_budget_windows.max(1));
     }
     p
 }
@@ -291,7 +290,7 @@ fn neural_path(
 ) -> Result<Diarization, DiarizeError> {
     let duration = audio.mono.len() as f64 / f64::from(ANALYSIS_RATE);
     let long = duration > opts.neural_max_s;
-    let p = neural_params(duration, long, opts);
+    let p = neural_params(long, opts);
     let out = neural::diarize(m, &audio.mono, opts.num_speakers, opts.max_speakers, &p)?;
     // An estimated count of two or more is then taken as if declared: the same second
     // opinions apply (AMI dev01, estimated 2, folds to one voice without the pieces).

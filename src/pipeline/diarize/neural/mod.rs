@@ -18,7 +18,7 @@ pub(super) use clustering::normalize;
 use self::clustering::{assign, cluster, conflated_share};
 use self::frames::{OverlapMean, fill_gaps, frame_spans, reconstruct, to_output};
 use self::windows::{
-    Embedding, Local, decode, heard_speakers, separated_share, speaker_fbank, window_starts,
+    Embedding, Local, decode, heard_speakers, separated_share, speaker_fbank, spread, window_starts,
 };
 use super::count::CountEstimate;
 use super::fbank::Fbank;
@@ -51,12 +51,13 @@ pub struct NeuralParams {
     pub fill_gap_s: f64,
     /// Sharpen the neural turns with the classical GMM resegmentation.
     pub refine: bool,
-    /// Read (segment and embed) every `read_every`-th window only; the audio between them
-    /// gets no turns here (see [`NeuralOutput::read`]). Long recordings: the voices are
-    /// learnt from a bounded budget of windows and the frame models label the rest, so the
-    /// segmentation (3.2 ms of CPU per second of audio, 11.6 s of an hour's 20 s when it
-    /// read every window) stays bounded too.
-    pub read_every: usize,
+    /// Read (segment and embed) at most this many windows, spread over the recording (see
+    /// [`windows::spread`]); the audio between them gets no turns here (see
+    /// [`NeuralOutput::read`]). Long recordings: the voices are learnt from a bounded budget
+    /// of windows and the frame models label the rest, so the segmentation (3.2 ms of CPU per
+    /// second of audio, 11.6 s of an hour's 20 s when it read every window) stays bounded
+    /// too. `None` reads every window.
+    pub read_budget: Option<usize>,
 }
 
 impl Default for NeuralParams {
@@ -70,7 +71,7 @@ impl Default for NeuralParams {
             distinct: 0.7,
             fill_gap_s: 1.5,
             refine: true,
-            read_every: 1,
+            read_budget: None,
         }
     }
 }
@@ -135,10 +136,7 @@ pub fn diarize(
     let mut embs: Vec<Embedding> = Vec::new();
     let mut overlap = OverlapMean::new(total_frames);
     let mut speech = vec![false; total_frames];
-    let starts: Vec<usize> = window_starts(x.len(), step)
-        .into_iter()
-        .step_by(p.read_every.max(1))
-        .collect();
+    let starts = spread(window_starts(x.len(), step), p.read_budget);
     let window_at = |start: usize| {
         let a = (start * SEG_STEP).min(x.len());
         &x[a..(a + SEG_WINDOW).min(x.len())]

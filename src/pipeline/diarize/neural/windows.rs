@@ -29,6 +29,25 @@ pub(super) fn window_starts(samples: usize, step: usize) -> Vec<usize> {
     starts
 }
 
+/// At most `budget` of `starts`, in order, spread evenly without a fixed stride: one pick
+/// in each of `budget` equal strata, at a phase within it that moves by the golden ratio
+/// from one stratum to the next. A fixed stride aliases with anything periodic in the
+/// recording (the dev voices' hour, one call looped every 180 s, read every 90 s saw the same
+/// two windows twenty times and folded both voices into one).
+pub(super) fn spread(starts: Vec<usize>, budget: Option<usize>) -> Vec<usize> {
+    const GOLDEN_FRACTION: f64 = 0.618_033_988_749_895;
+    let Some(budget) = budget.filter(|&b| b > 0 && b < starts.len()) else {
+        return starts;
+    };
+    let stratum = starts.len() as f64 / budget as f64;
+    (0..budget)
+        .map(|i| {
+            let phase = (0.5 + i as f64 * GOLDEN_FRACTION).fract();
+            starts[((i as f64 + phase) * stratum) as usize]
+        })
+        .collect()
+}
+
 /// Local speakers the segmentation heard in `local`'s window, each for at least
 /// `SEPARATED_LOCAL_S` (the bound `count` takes as people who surely spoke; two make a window separated).
 pub(super) fn heard_speakers(local: &Local) -> usize {
@@ -129,6 +148,24 @@ mod tests {
         let end = frames(10) + SEG_WINDOW;
         assert_eq!(window_starts(end, step), vec![0, 5, 10]);
         assert_eq!(window_starts(end + 1, step), vec![0, 5, 10, 15]);
+    }
+
+    #[test]
+    fn a_budget_of_windows_is_spread_without_aliasing_a_period() {
+        let starts: Vec<usize> = (0..360).collect();
+        assert_eq!(spread(starts.clone(), None), starts);
+        assert_eq!(
+            spread(starts[..30].to_vec(), Some(40)),
+            starts[..30].to_vec()
+        );
+        let picked = spread(starts, Some(40));
+        assert_eq!(picked.len(), 40);
+        assert!(picked.windows(2).all(|w| w[0] < w[1]));
+        // One pick per stratum of 9: no gap reaches two strata.
+        assert!(picked.windows(2).all(|w| w[1] - w[0] < 18), "{picked:?}");
+        // A recording repeating every 18 windows: a stride of 9 sees 2 phases of it.
+        let phases: std::collections::BTreeSet<usize> = picked.iter().map(|s| s % 18).collect();
+        assert!(phases.len() >= 15, "{phases:?}");
     }
 
     #[test]
