@@ -12,8 +12,8 @@
 //! voices seed the frame models that label all the speech, which outside those windows is
 //! the VAD's, fitted to the segmentation's boundaries inside them, less what a model of the
 //! recording's non-speech claims (see `long_speech`, `refinement::ExtraFrames`). So the
-//! costly part stays bounded: on the dev voices' hour (`just bench-hour`, one core) 19.8 →
-//! 9.7 s, DER (nist) 0.77 → 0.83 %, talk-ratio error 1.54 → 1.31 pp. When the windows do not hear the declared voices apart (the neural
+//! costly part stays bounded: on the dev voices' hour (`just bench-hour`, one core) 20.3 →
+//! 11.2 s, DER (nist) 0.77 → 0.83 %, talk-ratio error 1.54 → 1.31 pp. When the windows do not hear the declared voices apart (the neural
 //! pass folds them into one, or the segmentation hears a single local speaker in most
 //! windows), the speech is re-clustered from 1.5 s pieces (see `pieces`; not on long
 //! recordings; embedded without the overlapped frames) and the segmentation's
