@@ -13,12 +13,15 @@
 //! the VAD's, fitted to the segmentation's boundaries inside them, less what a model of the
 //! recording's non-speech claims (see `long_speech`, `refinement::ExtraFrames`). So the
 //! costly part stays bounded: on the dev voices' hour (`just bench-hour`, one core) 20.3 →
-//! 11.2 s, DER (nist) 0.77 → 0.83 %, talk-ratio error 1.54 → 1.31 pp. When the windows do not hear the declared voices apart (the neural
-//! pass folds them into one, or the segmentation hears a single local speaker in most
-//! windows), the speech is re-clustered from 1.5 s pieces (see `pieces`; not on long
-//! recordings; embedded without the overlapped frames) and the segmentation's
-//! pair-class probability marks the overlaps (see `overlap`); when the pieces do not hear
-//! distinct voices either, a folded answer falls back to the classical one.
+//! 11.2 s, DER (nist) 0.77 → 0.83 %, talk-ratio error 1.54 → 1.31 pp.
+//!
+//! When the windows do not hear the declared voices apart (the neural pass folds them into
+//! one, the segmentation hears a single local speaker in most windows, or the clustering
+//! takes two voices the segmentation separates for one), the speech is re-clustered from
+//! 1.5 s pieces (see `pieces`; not on long recordings; embedded without the overlapped
+//! frames) and the segmentation's pair-class probability marks the overlaps (see
+//! `overlap`); when the pieces do not hear distinct voices either, a folded answer falls
+//! back to the classical one.
 //! Dual-channel recordings (one person per channel) are detected from the channel levels
 //! and diarized per channel instead.
 //!
