@@ -244,7 +244,7 @@ bench-workers sessions="8": libopus
       start=$(date +%s.%N)
       jobs=()
       for i in $(seq {{sessions}}); do
-        "$bin" enqueue "$input" --language en --wait >"$work/job-$c-$i.log" 2>&1 &
+        "$bin" enqueue "$input" --language en --wait --out "$work/report-$c-$i" >"$work/job-$c-$i.log" 2>&1 &
         jobs+=($!)
       done
       wait "${jobs[@]}"
