@@ -101,7 +101,7 @@ pub struct DiarizeOptions {
     /// costs 0.05–0.2 s of CPU per second of audio, the long one ~0.002 (segmentation and
     /// embeddings of a budget of windows, frame models for the rest).
     pub neural_max_s: f64,
-    /// Windows (10 s each) whose speakers are embedded on a recording longer than
+    /// Windows (10 s each) the models read (segment and embed) on a recording longer than
     /// `neural_max_s`.
     pub long_budget_windows: usize,
     pub neural_params: NeuralParams,
@@ -240,7 +240,7 @@ fn speech_mask(spans: &[Span], ceps: &Cepstra) -> Vec<bool> {
     activity::mask_from_spans(spans, ceps.len(), ceps.hop_seconds, ceps.centre_offset)
 }
 
-/// Neural parameters for a recording of `duration` s. Long recordings: the models read an
+/// Neural parameters for a recording, `long` or not. Long recordings: the models read an
 /// evenly spread budget of back-to-back windows; their voices seed the frame models, which
 /// then label all the speech (see `refinement::refine`).
 fn neural_params(long: bool, opts: &DiarizeOptions) -> NeuralParams {

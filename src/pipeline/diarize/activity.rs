@@ -60,16 +60,9 @@ pub fn smooth(mask: &mut [bool], gap: usize, min_run: usize) {
 /// Extends every run of `true` by `frames` on both sides (speech onsets and decays are
 /// quieter than the threshold).
 pub fn pad(mask: &mut [bool], frames: usize) {
-    if frames == 0 {
-        return;
-    }
-    let orig = mask.to_vec();
-    let n = mask.len();
-    for (i, &on) in orig.iter().enumerate() {
-        if on && (i == 0 || !orig[i - 1] || i + 1 == n || !orig[i + 1]) {
-            let (a, b) = (i.saturating_sub(frames), (i + frames + 1).min(n));
-            mask[a..b].iter_mut().for_each(|m| *m = true);
-        }
+    if frames > 0 {
+        let padded = widened(mask, frames as isize);
+        mask.copy_from_slice(&padded);
     }
 }
 
