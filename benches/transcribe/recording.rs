@@ -48,8 +48,8 @@ pub fn load(audio: &str, rttm: &str) -> anyhow::Result<Option<Recording>> {
     };
     let (mut decoded, _) = decode_file(&path, ext.as_deref(), limits)
         .with_context(|| format!("decoding {}", path.display()))?;
-    let pre = preprocess(&mut decoded).with_context(|| format!("VAD on {name}"))?;
-    let diarization = diarize(&decoded, Some(&pre.speech), &DiarizeOptions::default())
+    let (pre, front) = preprocess(&mut decoded).with_context(|| format!("VAD on {name}"))?;
+    let diarization = diarize(&decoded, Some(&front), &DiarizeOptions::default())
         .with_context(|| format!("diarizing {name}"))?;
     eprintln!(
         "{name}: {:.1} s, VAD speech {:.1} s in {} regions, diarization {:?} with {} turns",
@@ -62,7 +62,7 @@ pub fn load(audio: &str, rttm: &str) -> anyhow::Result<Option<Recording>> {
     Ok(Some(Recording {
         name,
         samples: decoded.mono,
-        speech: pre.speech,
+        speech: front.speech,
         turns: diarization.turns,
         reference_turns,
     }))

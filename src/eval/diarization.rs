@@ -10,13 +10,11 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::domain::{ANALYSIS_RATE, SpeakerTurn};
-use crate::dsp::mel::MelConfig;
 use crate::eval::dataset::{EvalItem, read_analysis_audio};
 use crate::eval::der::{Convention, DerReport, score, talk_ratio_error};
 use crate::eval::reference::{RefTurn, parse_rttm};
 use crate::pipeline::diarize::{Diarization, DiarizeOptions, Mode, diarize};
 use crate::pipeline::types::AnalysisAudio;
-use crate::pipeline::vad::{VadConfig, detect_speech};
 
 /// Which speaker count the diarizer is told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,9 +57,7 @@ pub struct Timed {
 /// The mel front end rejects its configuration, or the diarizer fails.
 pub fn run(audio: &AnalysisAudio, opts: &DiarizeOptions) -> anyhow::Result<Timed> {
     let t0 = Instant::now();
-    let speech = detect_speech(&audio.mono, &MelConfig::default(), &VadConfig::default())
-        .context("voice activity detection")?;
-    let diarization = diarize(audio, Some(&speech), opts).context("diarization")?;
+    let diarization = diarize(audio, None, opts).context("diarization")?;
     Ok(Timed {
         diarization,
         wall_s: t0.elapsed().as_secs_f64(),

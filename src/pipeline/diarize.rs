@@ -50,11 +50,11 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::domain::{ANALYSIS_RATE, Span, SpeakerTurn};
-use crate::dsp::mel::{MelConfig, MelError};
+use crate::dsp::mel::MelConfig;
 use crate::pipeline::types::AnalysisAudio;
-use crate::pipeline::vad::{VadConfig, detect_speech};
+use crate::pipeline::vad::VadConfig;
 pub use count::CountEstimate;
-use features::{Cepstra, stream_cepstra};
+pub use features::{Cepstra, FrontEnd};
 pub use models::ModelError;
 pub use neural::NeuralParams;
 use refinement::{
@@ -165,15 +165,26 @@ pub enum DiarizeError {
     Models(#[from] ModelError),
 }
 
-/// Diarizes `audio`. `speech` are the VAD's regions for the classical path; `None` runs the
-/// VAD here. The neural path finds speech itself.
+/// The VAD's speech regions and the cepstra of `mono`, from one pass of the mel front end
+/// (see [`FrontEnd`]).
 ///
 /// # Errors
-/// The mel front end rejects its configuration, or [`Neural::Required`] and the models
+/// The mel front end rejects its configuration, or a long recording's scratch file cannot
+/// be written.
+pub fn front_end(mono: &[f32]) -> Result<FrontEnd, DiarizeError> {
+    features::front_end(mono, &MelConfig::default(), &VadConfig::default())
+}
+
+/// Diarizes `audio`. `front` is its [`front_end`] when the caller has it already (the daemon
+/// computes it while preprocessing); `None` computes it here. The classical path labels the
+/// VAD's speech; the neural path finds speech itself.
+///
+/// # Errors
+/// The mel front end fails (see [`front_end`]), or [`Neural::Required`] and the models
 /// cannot be loaded or run.
 pub fn diarize(
     audio: &AnalysisAudio,
-    speech: Option<&[Span]>,
+    front: Option<&FrontEnd>,
     opts: &DiarizeOptions,
 ) -> Result<Diarization, DiarizeError> {
     if opts.use_stereo
@@ -182,19 +193,19 @@ pub fn diarize(
         return Ok(with_count(dual_channel(&levels), opts));
     }
     let models = load_models(opts.neural)?;
-    let mel_cfg = MelConfig::default();
-    let ceps = stream_cepstra(&audio.mono, &mel_cfg)?;
-    let mask = match speech {
-        Some(spans) => speech_mask(spans, &ceps),
+    let computed;
+    let front = match front {
+        Some(front) => front,
         None => {
-            let found = detect_speech(&audio.mono, &mel_cfg, &VadConfig::default())
-                .map_err(|e: MelError| DiarizeError::Features(e.to_string()))?;
-            speech_mask(&found, &ceps)
+            computed = front_end(&audio.mono)?;
+            &computed
         }
     };
+    let ceps = &front.cepstra;
+    let mask = speech_mask(&front.speech, ceps);
     let found = match models {
-        Some(m) => neural_path(m, audio, &ceps, &mask, opts)?,
-        None => classical::diarize_mono(&ceps, &mask, opts),
+        Some(m) => neural_path(m, audio, ceps, &mask, opts)?,
+        None => classical::diarize_mono(ceps, &mask, opts),
     };
     Ok(with_count(found, opts))
 }

@@ -3,11 +3,12 @@
 //! models wait for the turns and are sent one request per turn. Each half books its own
 //! stopwatch stage and keeps its own checkpoint.
 
-use crate::domain::Span;
+use std::sync::Arc;
+
 use crate::error::{Failure, JobError};
 use crate::pipeline::JobSpec;
 use crate::pipeline::checkpoint::{self, Kept};
-use crate::pipeline::diarize::{self, Diarization, DiarizeOptions};
+use crate::pipeline::diarize::{self, Diarization, DiarizeOptions, FrontEnd};
 use crate::pipeline::progress::{ProgressSink, ProgressUpdate, Stage};
 use crate::pipeline::stopwatch::Stopwatch;
 use crate::pipeline::transcript::{self, Transcriber, Transcript};
@@ -25,17 +26,18 @@ pub struct Heard {
 /// Transcription errors (transient ones retry the job); a diarizer failure is permanent.
 pub async fn transcribe_and_diarize(
     audio: AnalysisAudio,
-    speech: &[Span],
+    front: Arc<FrontEnd>,
     job: &JobSpec,
     stt: &Transcriber,
     progress: &dyn ProgressSink,
     watch: &mut Stopwatch,
     kept: Kept<'_>,
 ) -> Result<Heard, JobError> {
+    let speech = &front.speech;
     let (audio, diarization, raw) = if stt.needs_turns() {
         // The app sees one "transcribing" stage: its requests follow the turns found first.
         progress.report(ProgressUpdate::stage(Stage::Transcribing));
-        let (audio, diarization) = diarize_stage(audio, speech, job, watch, kept).await?;
+        let (audio, diarization) = diarize_stage(audio, &front, job, watch, kept).await?;
         watch.start("transcribe");
         let turns = &diarization.turns;
         let raw = transcript::transcribe_raw(
@@ -58,7 +60,7 @@ pub async fn transcribe_and_diarize(
             transcript::transcribe_raw(stt, &audio.mono, speech, &[], job.language, progress, kept)
                 .await?;
         progress.report(ProgressUpdate::stage(Stage::Diarization));
-        let (audio, diarization) = diarize_stage(audio, speech, job, watch, kept).await?;
+        let (audio, diarization) = diarize_stage(audio, &front, job, watch, kept).await?;
         (audio, diarization, raw)
     };
     let transcript =
@@ -73,7 +75,7 @@ pub async fn transcribe_and_diarize(
 /// The kept diarization of an earlier attempt, or a new one (then kept).
 async fn diarize_stage(
     audio: AnalysisAudio,
-    speech: &[Span],
+    front: &Arc<FrontEnd>,
     job: &JobSpec,
     watch: &mut Stopwatch,
     kept: Kept<'_>,
@@ -82,7 +84,7 @@ async fn diarize_stage(
     if let Some(diarization) = kept.load::<Diarization>(checkpoint::DIARIZATION).await {
         return Ok((audio, diarization));
     }
-    let (audio, diarization) = diarize_blocking(audio, speech, job).await?;
+    let (audio, diarization) = diarize_blocking(audio, Arc::clone(front), job).await?;
     kept.save(checkpoint::DIARIZATION, &diarization).await;
     Ok((audio, diarization))
 }
@@ -90,16 +92,15 @@ async fn diarize_stage(
 /// Who spoke when, on the analysis audio, with the session's speaker count.
 async fn diarize_blocking(
     audio: AnalysisAudio,
-    speech: &[Span],
+    front: Arc<FrontEnd>,
     job: &JobSpec,
 ) -> Result<(AnalysisAudio, Diarization), JobError> {
     let options = DiarizeOptions {
         num_speakers: job.num_speakers.map(usize::from),
         ..DiarizeOptions::default()
     };
-    let speech = speech.to_vec();
     let (audio, diarization) = spawn_blocking_in_span(move || {
-        let diarization = diarize::diarize(&audio, Some(&speech), &options);
+        let diarization = diarize::diarize(&audio, Some(&front), &options);
         (audio, diarization)
     })
     .await

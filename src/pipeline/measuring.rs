@@ -2,10 +2,13 @@
 //! conversation's measurements. Everything that needs no LLM, checkpointed as one, so a
 //! retry of the judgement never pays for it twice.
 
+use std::sync::Arc;
+
 use crate::domain::Language;
 use crate::error::{Failure, JobError};
 use crate::pipeline::checkpoint::{Assessable, Kept, Measured};
 use crate::pipeline::decode::{self, AudioInfo, DecodeLimits};
+use crate::pipeline::diarize::FrontEnd;
 use crate::pipeline::hearing::{Heard, transcribe_and_diarize};
 use crate::pipeline::measure::{self, SpeakingMetrics};
 use crate::pipeline::outcome::{self, Measurements};
@@ -42,10 +45,9 @@ pub async fn measure(
     let (audio, info) = decode_blocking(source, deps.limits).await?;
     progress.recording_length(info.duration_secs);
     watch.start("quality_vad");
-    let (audio, preprocessed) = preprocess_blocking(audio, job.language, progress).await?;
-    let speech = &preprocessed.speech;
+    let (audio, preprocessed, front) = preprocess_blocking(audio, job.language, progress).await?;
     let heard =
-        transcribe_and_diarize(audio, speech, job, &deps.stt, progress, &mut watch, kept).await?;
+        transcribe_and_diarize(audio, front, job, &deps.stt, progress, &mut watch, kept).await?;
     let degraded = outcome::announce_degraded(&heard.diarization, progress);
     watch.start("measure");
     let speaking = measure::measure(&heard.diarization, info.duration_secs);
@@ -128,14 +130,14 @@ async fn preprocess_blocking(
     mut audio: AnalysisAudio,
     language: Language,
     progress: &dyn ProgressSink,
-) -> Result<(AnalysisAudio, Preprocessed), JobError> {
+) -> Result<(AnalysisAudio, Preprocessed, Arc<FrontEnd>), JobError> {
     let (audio, preprocessed) = spawn_blocking_in_span(move || {
         let measured = quality::preprocess(&mut audio);
         (audio, measured)
     })
     .await
     .map_err(|err| JobError::from_join("preprocessing", &err))?;
-    let preprocessed =
+    let (preprocessed, front) =
         preprocessed.map_err(|err| Failure::Internal(format!("feature extraction: {err}")))?;
     if let Some(note) = quality::warning_note(&preprocessed.warnings, language) {
         let percent = Stage::Preprocessing.start_percent();
@@ -145,5 +147,5 @@ async fn preprocess_blocking(
             note: Some(note),
         });
     }
-    Ok((audio, preprocessed))
+    Ok((audio, preprocessed, Arc::new(front)))
 }

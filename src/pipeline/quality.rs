@@ -10,9 +10,8 @@ use crate::domain::{ANALYSIS_RATE, Language, Span};
 use crate::dsp::loudness::{
     self, AudioQuality, ChannelWeighting, GainPolicy, QualityWarning, analysis_gain_db, apply_gain,
 };
-use crate::dsp::mel::{MelConfig, MelError};
+use crate::pipeline::diarize::{self, DiarizeError, FrontEnd};
 use crate::pipeline::types::AnalysisAudio;
-use crate::pipeline::vad::{VadConfig, detect_speech};
 
 /// What the preprocessing stage measured, stored as `metrics.audio_quality` and `metrics.speech`.
 #[derive(Clone, Debug, Serialize)]
@@ -20,32 +19,33 @@ pub struct Preprocessed {
     pub audio_quality: AudioQuality,
     pub warnings: Vec<QualityWarning>,
     pub analysis_gain_db: f64,
-    #[serde(skip)]
-    pub speech: Vec<Span>,
     pub speech_seconds: f64,
     pub speech_regions: usize,
 }
 
-/// Measures `audio`, applies the analysis gain to it in place, and detects speech.
+/// Measures `audio`, applies the analysis gain to it in place, and detects speech; the
+/// diarizer's cepstra come from the same pass (see [`FrontEnd`]).
 ///
 /// # Errors
-/// Only an invalid feature configuration (a programming error, not bad input).
-pub fn preprocess(audio: &mut AnalysisAudio) -> Result<Preprocessed, MelError> {
+/// An invalid feature configuration (a programming error, not bad input), or a long
+/// recording's scratch file cannot be written.
+pub fn preprocess(audio: &mut AnalysisAudio) -> Result<(Preprocessed, FrontEnd), DiarizeError> {
     let audio_quality = loudness::measure(&audio.mono, ANALYSIS_RATE, ChannelWeighting::DualMono);
     let gain = analysis_gain_db(&audio_quality, &GainPolicy::default());
     apply_gain(&mut audio.mono, gain);
     for channel in audio.stereo.iter_mut().flatten() {
         apply_gain(channel, gain);
     }
-    let speech = detect_speech(&audio.mono, &MelConfig::default(), &VadConfig::default())?;
-    Ok(Preprocessed {
+    let front = diarize::front_end(&audio.mono)?;
+    let speech = &front.speech;
+    let measured = Preprocessed {
         warnings: audio_quality.warnings(),
         audio_quality,
         analysis_gain_db: gain,
         speech_seconds: speech.iter().map(Span::duration).sum(),
         speech_regions: speech.len(),
-        speech,
-    })
+    };
+    Ok((measured, front))
 }
 
 /// The warnings as one sentence for the progress message, in the session's language.
@@ -93,7 +93,7 @@ mod tests {
             mono: mono.clone().into(),
             stereo: None,
         };
-        let measured = preprocess(&mut audio).unwrap();
+        let (measured, front) = preprocess(&mut audio).unwrap();
         assert!(
             measured.analysis_gain_db > 10.0,
             "{}",
@@ -101,7 +101,7 @@ mod tests {
         );
         assert!(audio.mono.iter().all(|x| x.abs() < 1.0));
         assert_eq!(audio.mono.len(), mono.len(), "no samples added or removed");
-        let first = measured.speech.first().unwrap();
+        let first = front.speech.first().unwrap();
         assert!(
             first.start < 0.25 && (first.end - 1.2).abs() < 0.3,
             "{first:?}"

@@ -14,8 +14,11 @@ pub(super) fn reseg_params() -> ResegParams {
         passes: 3,
         smooth: 10,
         switch_penalty: 8.0,
-        // Fifteen minutes of one voice: more frames barely move a 16-component model.
-        max_train_frames: 90_000,
+        // Five minutes of one voice, ~50 frames per parameter of a 16-component model. Every
+        // file under ten minutes trains as before; an hour (long path) trains 3× faster
+        // (90 000 before: DER nist on the dev voices' hour at 48 kHz 1.06 → 0.91 %, at
+        // 16 kHz 0.83 → 0.83 %).
+        max_train_frames: 30_000,
         settled_margin: DECISIVE_MARGIN,
     }
 }
