@@ -1,9 +1,8 @@
 //! Loudness and recording quality: ITU-R BS.1770-4 / EBU R128 integrated loudness, true peak,
 //! clipping share, DC offset, an SNR estimate, and the analysis gain derived from them.
 //!
-//! [`QualityMeter`] is streaming (push blocks, then [`QualityMeter::finish`]) so a
-//! three-hour recording is measured in one pass with memory of a few hundred kB;
-//! [`measure`] is the whole-buffer shorthand.
+//! [`measure`] reads a whole buffer: one pass for gating, clipping, DC and SNR, and a true
+//! peak that only needs the blocks that can hold it (see below).
 //!
 //! Channel-weighting convention: a mono analysis signal is by default measured as
 //! [`ChannelWeighting::DualMono`], i.e. as if played on both loudspeakers of a stereo pair
@@ -21,6 +20,15 @@
 //! integrated loudness costs about what ours does (0.18 G vs 0.25 G, same readings), so the
 //! gating stays here, in the pass that also measures what the crate does not (clipping, DC,
 //! SNR).
+//!
+//! The crate is not fed every sample, yet its reading is bit-for-bit the one it gives when
+//! it is: each interpolated output depends only on the last 12 inputs, so a block's outputs
+//! are reproduced exactly by a reset meter seeded with the 11 inputs before it, and none
+//! exceeds the filter's gain (1.864 at 16 kHz, the largest Σ|h| over its phases) times the
+//! largest input magnitude those 12 can reach. `true_peak` visits 1024-sample blocks from
+//! the loudest down and stops at the first whose bound cannot beat the peak already found.
+//! On the dev hour (57.6 M samples at 16 kHz) it ran the crate on 3 060 of 56 250 blocks,
+//! 67 ms in all, where feeding every sample cost about 0.55 s; same reading (−9.334 dBTP).
 
 use ebur128::{EbuR128, Mode};
 use serde::Serialize;
@@ -158,9 +166,10 @@ fn k_weighting(sample_rate: u32) -> [Biquad; 2] {
     [shelf, highpass]
 }
 
-/// Streaming loudness and quality meter for one mono signal.
+/// One pass over the samples for everything but the true peak: K-weighted step energies,
+/// sample peak, clipping, DC and the SNR's frame powers.
 #[derive(Debug)]
-pub struct QualityMeter {
+struct QualityMeter {
     sample_rate: u32,
     weighting: ChannelWeighting,
     filters: [Biquad; 2],
@@ -169,8 +178,6 @@ pub struct QualityMeter {
     step_fill: usize,
     /// Mean square of the K-weighted signal per 100 ms step.
     steps: Vec<f64>,
-    /// `None` for a sample rate the meter rejects: then no true peak is reported.
-    true_peak: Option<EbuR128>,
     sample_peak: f32,
     clipped: u64,
     sum: f64,
@@ -184,7 +191,7 @@ pub struct QualityMeter {
 }
 
 impl QualityMeter {
-    pub fn new(sample_rate: u32, weighting: ChannelWeighting) -> Self {
+    fn new(sample_rate: u32, weighting: ChannelWeighting) -> Self {
         let fs = f64::from(sample_rate);
         Self {
             sample_rate,
@@ -194,7 +201,6 @@ impl QualityMeter {
             step_acc: 0.0,
             step_fill: 0,
             steps: Vec::new(),
-            true_peak: EbuR128::new(1, sample_rate, Mode::TRUE_PEAK).ok(),
             sample_peak: 0.0,
             clipped: 0,
             sum: 0.0,
@@ -207,14 +213,7 @@ impl QualityMeter {
         }
     }
 
-    pub fn push(&mut self, samples: &[f32]) {
-        // One channel and whole frames: adding cannot fail, and a failure would only lose
-        // the true peak, which `finish` then reports as unknown.
-        if let Some(meter) = &mut self.true_peak
-            && meter.add_frames_f32(samples).is_err()
-        {
-            self.true_peak = None;
-        }
+    fn push(&mut self, samples: &[f32]) {
         for &x in samples {
             self.push_sample(x);
         }
@@ -246,19 +245,15 @@ impl QualityMeter {
         }
     }
 
-    pub fn finish(mut self) -> AudioQuality {
-        let peak = self
-            .true_peak
-            .as_ref()
-            .and_then(|meter| meter.true_peak(0).ok())
-            .unwrap_or(0.0);
+    /// `true_peak` is linear (0 for digital silence), `None` when it could not be measured.
+    fn finish(mut self, true_peak: Option<f64>) -> AudioQuality {
         let to_db = |lin: f64| (lin > 0.0).then(|| 20.0 * lin.log10());
         let n = self.count.max(1) as f64;
         AudioQuality {
             duration_s: self.count as f64 / f64::from(self.sample_rate),
             weighting: self.weighting,
             integrated_lufs: integrated_loudness(&self.steps, self.weighting),
-            true_peak_dbtp: to_db(peak),
+            true_peak_dbtp: true_peak.and_then(to_db),
             sample_peak_dbfs: to_db(f64::from(self.sample_peak)),
             clipping_share: self.clipped as f64 / n,
             dc_offset: self.sum / n,
@@ -271,7 +266,100 @@ impl QualityMeter {
 pub fn measure(samples: &[f32], sample_rate: u32, weighting: ChannelWeighting) -> AudioQuality {
     let mut meter = QualityMeter::new(sample_rate, weighting);
     meter.push(samples);
-    meter.finish()
+    meter.finish(true_peak(samples, sample_rate))
+}
+
+/// Samples per block of the true-peak search (64 ms at 16 kHz).
+const TRUE_PEAK_BLOCK: usize = 1024;
+/// Length of the `ebur128` crate's interpolation filter (all phases together).
+const INTERP_TAPS: usize = 48;
+
+/// The `ebur128` crate's true-peak interpolator at `sample_rate`: (bound on its gain, inputs
+/// before the current one that each output depends on). 4× oversampling below 96 kHz, 2×
+/// below 192 kHz, none above (the crate then reports the sample peak).
+fn interpolator(sample_rate: u32) -> (f64, usize) {
+    let factor = match sample_rate {
+        r if r < 96_000 => 4,
+        r if r < 192_000 => 2,
+        _ => return (1.0, 0),
+    };
+    (interpolator_gain(factor), INTERP_TAPS / factor - 1)
+}
+
+/// The crate's interpolation filter for `factor`× oversampling, as it designs and stores
+/// it: a 48-tap Hann-windowed sinc cut off at 1 / `factor` of the input band, in f32. Tap
+/// `j` belongs to output phase `j % factor` and weighs the input `j / factor` samples back.
+fn interpolator_coefficients(factor: usize) -> Vec<f32> {
+    use std::f64::consts::PI;
+    let taps = INTERP_TAPS as f64;
+    (0..INTERP_TAPS)
+        .map(|j| {
+            let t = j as f64;
+            let window = 0.5 * (1.0 - (2.0 * PI * t / taps).cos());
+            let arg = (t - taps / 2.0) * PI / factor as f64;
+            (if arg == 0.0 {
+                window
+            } else {
+                window * arg.sin() / arg
+            }) as f32
+        })
+        .collect()
+}
+
+/// Largest sum of |coefficient| over the phases: an output is one phase's coefficients
+/// times the last 48 / `factor` inputs, so its magnitude is at most this gain times their
+/// largest magnitude.
+fn interpolator_gain(factor: usize) -> f64 {
+    let mut phase_sums = vec![0.0f64; factor];
+    for (j, c) in interpolator_coefficients(factor).into_iter().enumerate() {
+        phase_sums[j % factor] += f64::from(c.abs());
+    }
+    phase_sums.into_iter().fold(0.0, f64::max)
+}
+
+/// True peak (linear) exactly as the `ebur128` crate reads it when fed the whole buffer,
+/// computed on the few blocks that can hold it. The crate's reading is the largest of the
+/// sample peak and every interpolated output's magnitude, and the output at input `n`
+/// depends only on inputs `n - context ..= n`; so a block's outputs are reproduced
+/// bit-for-bit by a reset meter seeded with the block's `context` preceding inputs (zeros
+/// before the start, as in the stream), and are at most `gain` × the block's largest input
+/// magnitude including those preceding inputs. Blocks are visited from the largest such
+/// magnitude down, and the search stops at the first whose bound cannot beat the peak found.
+/// `None` where the crate rejects the sample rate.
+fn true_peak(samples: &[f32], sample_rate: u32) -> Option<f64> {
+    let mut meter = EbuR128::new(1, sample_rate, Mode::TRUE_PEAK).ok()?;
+    let (gain, context) = interpolator(sample_rate);
+    // Margins for the crate's f32 arithmetic: at most 48 products and sums, each within
+    // 2^-24 relative (under 3e-6 together), and flush-to-zero, which it enables, moving
+    // each by under 2^-126 absolute.
+    let bound = |magnitude: f32| gain * f64::from(magnitude) * (1.0 + 1e-5) + 1e-35;
+    let abs_max = |s: &[f32]| s.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    let block_peaks: Vec<f32> = samples
+        .chunks(TRUE_PEAK_BLOCK)
+        .enumerate()
+        .map(|(i, block)| {
+            let start = i * TRUE_PEAK_BLOCK;
+            abs_max(&samples[start.saturating_sub(context)..start]).max(abs_max(block))
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..block_peaks.len()).collect();
+    order.sort_unstable_by(|&a, &b| block_peaks[b].total_cmp(&block_peaks[a]));
+    let mut peak = 0.0f64;
+    for i in order {
+        // An all-zero window interpolates to exact zeros.
+        if block_peaks[i] == 0.0 || bound(block_peaks[i]) <= peak {
+            break;
+        }
+        let start = i * TRUE_PEAK_BLOCK;
+        let end = (start + TRUE_PEAK_BLOCK).min(samples.len());
+        meter.reset();
+        meter
+            .seed_frames_f32(&samples[start.saturating_sub(context)..start])
+            .ok()?;
+        meter.add_frames_f32(&samples[start..end]).ok()?;
+        peak = peak.max(meter.prev_true_peak(0).ok()?);
+    }
+    Some(peak)
 }
 
 fn block_lufs(mean_square: f64, weighting: ChannelWeighting) -> f64 {

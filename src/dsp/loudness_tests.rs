@@ -215,5 +215,127 @@ fn streaming_equals_one_shot() {
     let whole = measure(&sig, 16_000, ChannelWeighting::default());
     let mut m = QualityMeter::new(16_000, ChannelWeighting::default());
     sig.chunks(1234).for_each(|c| m.push(c));
-    assert_eq!(m.finish(), whole);
+    assert_eq!(m.finish(true_peak(&sig, 16_000)), whole);
+}
+
+/// The `ebur128` crate fed every sample in one call: what the block search must reproduce.
+fn crate_true_peak(samples: &[f32], sr: u32) -> f64 {
+    let mut meter = EbuR128::new(1, sr, Mode::TRUE_PEAK).unwrap();
+    meter.add_frames_f32(samples).unwrap();
+    meter.true_peak(0).unwrap()
+}
+
+/// Full-scale sine at a quarter of the sample rate, 45° off the samples: they sit at
+/// ±0.707 while the waveform between them reaches 1 (the classic +3 dB inter-sample over).
+fn quarter_rate_sine(len: usize, amp: f64) -> Vec<f32> {
+    (0..len)
+        .map(|i| {
+            let phase = std::f64::consts::FRAC_PI_2 * i as f64 + std::f64::consts::FRAC_PI_4;
+            (amp * phase.sin()) as f32
+        })
+        .collect()
+}
+
+/// Noise bursts of 50–300 ms with levels spread over 40 dB, separated by quiet gaps.
+fn speech_like(len: usize, seed: u64) -> Vec<f32> {
+    let mut sig = noise(0.002, len, seed);
+    let carrier = noise(1.0, len, seed + 1);
+    let mut state = seed.wrapping_mul(6_364_136_223_846_793_005) | 1;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as f64 / (1u64 << 31) as f64
+    };
+    let mut at = 0;
+    while at < len {
+        let burst = (800.0 + 4000.0 * next()) as usize;
+        let level = 10f64.powf(-2.0 * next()) as f32;
+        for i in at..(at + burst).min(len) {
+            let envelope = (std::f32::consts::PI * (i - at) as f32 / burst as f32).sin();
+            sig[i] += level * envelope * carrier[i];
+        }
+        at += burst + (1600.0 * next()) as usize;
+    }
+    sig
+}
+
+#[test]
+fn true_peak_search_equals_the_crate_fed_everything() {
+    let block = TRUE_PEAK_BLOCK;
+    let mut cases: Vec<(&str, Vec<f32>)> = vec![
+        ("speech-like", speech_like(40 * block, 7)),
+        ("quarter-rate sine", quarter_rate_sine(5 * block + 77, 1.0)),
+        ("silence", vec![0.0; 3 * block]),
+        ("shorter than a block", speech_like(block / 3, 8)),
+        ("empty", Vec::new()),
+    ];
+    let mut first = noise(0.05, 4 * block, 9);
+    first[0] = 0.95;
+    cases.push(("peak in the first sample", first));
+    let mut last = noise(0.05, 4 * block + 5, 10);
+    *last.last_mut().unwrap() = -0.97;
+    cases.push(("peak in the last sample", last));
+    // The true peak hides in a block whose sample peak (0.71) is below another's (0.9),
+    // and its over needs the inputs before the block boundary it straddles.
+    let mut hidden = noise(0.05, 8 * block, 11);
+    hidden[block + 100] = 0.9;
+    let over = quarter_rate_sine(8, 1.0);
+    hidden[5 * block - 4..5 * block + 4].copy_from_slice(&over);
+    cases.push(("inter-sample over behind a higher sample", hidden));
+    for (name, sig) in &cases {
+        for sr in [16_000, 48_000, 100_000, 200_000] {
+            let expected = crate_true_peak(sig, sr);
+            let got = true_peak(sig, sr).unwrap();
+            assert_eq!(
+                got.to_bits(),
+                expected.to_bits(),
+                "{name} at {sr} Hz: {got} vs {expected}"
+            );
+        }
+    }
+    let sine = crate_true_peak(&cases[1].1, 16_000);
+    assert!(
+        sine > 0.99,
+        "no inter-sample over in the test signal: {sine}"
+    );
+    assert_eq!(true_peak(&[0.5; 10], 8), None, "the crate rejects 8 Hz");
+}
+
+#[test]
+fn interpolator_gain_is_reached_by_the_crate() {
+    // Inputs with the signs of the strongest phase's coefficients drive that phase's output
+    // to the gain: the crate then reads it, so our design matches its coefficients.
+    for (sr, factor) in [(16_000, 4), (100_000, 2)] {
+        let (gain, context) = interpolator(sr);
+        assert_eq!(context, 48 / factor - 1);
+        let coefficients = interpolator_coefficients(factor);
+        let phase = (0..factor)
+            .max_by(|&a, &b| {
+                let sum = |p: usize| -> f64 {
+                    coefficients
+                        .iter()
+                        .skip(p)
+                        .step_by(factor)
+                        .map(|c| f64::from(c.abs()))
+                        .sum()
+                };
+                sum(a).total_cmp(&sum(b))
+            })
+            .unwrap();
+        // Tap j weighs the input j / factor samples back: the newest input comes last.
+        let worst: Vec<f32> = coefficients
+            .iter()
+            .skip(phase)
+            .step_by(factor)
+            .rev()
+            .map(|c| c.signum())
+            .collect();
+        let read = crate_true_peak(&worst, sr);
+        assert!(
+            (read - gain).abs() < 1e-6 * gain,
+            "{sr} Hz: crate {read}, gain {gain}"
+        );
+    }
+    assert!((interpolator(16_000).0 - 1.864).abs() < 1e-3);
 }
