@@ -91,11 +91,15 @@ pub fn front_end(mono: &[f32], cfg: &MelConfig, vad: &VadConfig) -> Result<Front
     })
 }
 
+/// The DCT-II basis scaled by 2 / `m`, stored band-major (`m` rows of `N_CEPS`), so that a
+/// frame's cepstra accumulate over independent coefficient lanes (vectorised) instead of one
+/// serial sum per coefficient.
 fn dct_basis(m: usize) -> Vec<f32> {
-    (1..=N_CEPS)
-        .flat_map(|k| {
-            (0..m).map(move |j| {
-                (std::f64::consts::PI * k as f64 * (j as f64 + 0.5) / m as f64).cos() as f32
+    (0..m)
+        .flat_map(|j| {
+            (1..=N_CEPS).map(move |k| {
+                let angle = std::f64::consts::PI * k as f64 * (j as f64 + 0.5) / m as f64;
+                (2.0 * angle.cos() / m as f64) as f32
             })
         })
         .collect()
@@ -103,18 +107,15 @@ fn dct_basis(m: usize) -> Vec<f32> {
 
 /// The `N_CEPS` cepstra of every frame in `mel`, frame after frame.
 fn cepstra_of(mel: &MelFrames, basis: &[f32]) -> Vec<f32> {
-    let m = mel.n_mels;
     let mut out = Vec::with_capacity(mel.len() * N_CEPS);
     for i in 0..mel.len() {
-        let frame = mel.frame(i);
-        for k in 0..N_CEPS {
-            let c = basis[k * m..(k + 1) * m]
-                .iter()
-                .zip(frame)
-                .map(|(b, x)| b * x)
-                .sum::<f32>();
-            out.push(c * (2.0 / m as f32));
+        let mut c = [0.0f32; N_CEPS];
+        for (&x, row) in mel.frame(i).iter().zip(basis.chunks_exact(N_CEPS)) {
+            for (c, b) in c.iter_mut().zip(row) {
+                *c += b * x;
+            }
         }
+        out.extend_from_slice(&c);
     }
     out
 }
@@ -241,5 +242,35 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
         assert!(worst < 1e-3, "largest difference {worst}");
+    }
+
+    #[test]
+    fn cepstra_are_the_scaled_dct_ii_of_each_log_mel_frame() {
+        let x: Vec<f32> = (0..16_000)
+            .map(|i| ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) * 0.2)
+            .collect();
+        let mel = MelExtractor::new(MelConfig::default()).unwrap().compute(&x);
+        let m = mel.n_mels;
+        let ceps = cepstra_of(&mel, &dct_basis(m));
+        for i in [0, mel.len() / 2, mel.len() - 1] {
+            for k in 1..=N_CEPS {
+                let direct: f64 = mel
+                    .frame(i)
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &v)| {
+                        let angle = std::f64::consts::PI * k as f64 * (j as f64 + 0.5) / m as f64;
+                        f64::from(v) * angle.cos()
+                    })
+                    .sum::<f64>()
+                    * 2.0
+                    / m as f64;
+                let ours = f64::from(ceps[i * N_CEPS + k - 1]);
+                assert!(
+                    (ours - direct).abs() < 1e-4,
+                    "frame {i} c{k}: {ours} vs {direct}"
+                );
+            }
+        }
     }
 }
