@@ -304,6 +304,51 @@ fn long_speech(out: &neural::NeuralOutput, ceps: &Cepstra, mask: &[bool]) -> Ext
     }
 }
 
+/// The classical diarization beside the neural one, whose agreement with it is the
+/// confidence (see `agree`). On a long recording it diarizes only the speech of the windows
+/// the models read, and the agreement is measured there: outside them the neural answer's
+/// labels come from cepstral frame models too, as the classical ones do, so agreeing there
+/// would prove little, and the classical pass over all of an hour cost 0.6 s of its 8 on one
+/// core.
+struct SecondOpinion<'a> {
+    ceps: &'a Cepstra,
+    mask: &'a [bool],
+    opts: DiarizeOptions,
+    /// The read windows of a long recording; `None` on a short one.
+    read: Option<&'a [Span]>,
+}
+
+impl SecondOpinion<'_> {
+    fn where_read(&self) -> Diarization {
+        let Some(read) = self.read else {
+            return self.everywhere();
+        };
+        let read = speech_mask(read, self.ceps);
+        let mask: Vec<bool> = self.mask.iter().zip(&read).map(|(a, b)| *a && *b).collect();
+        classical::diarize_mono(self.ceps, &mask, &self.opts)
+    }
+
+    /// The classical answer over all the speech, for when it becomes the answer.
+    fn everywhere(&self) -> Diarization {
+        classical::diarize_mono(self.ceps, self.mask, &self.opts)
+    }
+
+    /// `turns` where the second opinion was formed.
+    fn within_read(&self, turns: &[SpeakerTurn]) -> Vec<SpeakerTurn> {
+        let Some(read) = self.read else {
+            return turns.to_vec();
+        };
+        turns
+            .iter()
+            .flat_map(|t| {
+                crate::domain::timeline::intersect(&[t.span], read)
+                    .into_iter()
+                    .map(move |span| SpeakerTurn { span, ..*t })
+            })
+            .collect()
+    }
+}
+
 fn neural_path(
     m: &models::Models,
     audio: &AnalysisAudio,
@@ -322,14 +367,17 @@ fn neural_path(
     let declared = wanted.filter(|&k| k >= 2);
     let folded = out.num_speakers == 1;
     // The classical answer at the same count: the confidence is the two answers' agreement.
-    let classical = classical::diarize_mono(
+    // On a long recording only where the models read (see `SecondOpinion`).
+    let opinion = SecondOpinion {
         ceps,
         mask,
-        &DiarizeOptions {
+        opts: DiarizeOptions {
             num_speakers: wanted,
             ..opts.clone()
         },
-    );
+        read: long.then_some(out.read.as_slice()),
+    };
+    let classical = opinion.where_read();
     // The windows did not hear the declared voices apart: either they folded a speaker into
     // another (AMI dev01: 1 of 2 found), or the segmentation heard one local speaker in
     // almost every window (dev00), so the window embeddings mix the voices, or it heard them
@@ -338,11 +386,11 @@ fn neural_path(
     // there (see `pieces`); they cost a CAM++ run per 0.75 s of speech, so not on long
     // recordings.
     let unheard = declared.is_some()
-        && !long
         && (folded
             || out.separated_windows < MIN_SEPARATED_WINDOWS
             || out.conflated_windows > MAX_CONFLATED_WINDOWS);
     if unheard
+        && !long
         && let Some(k) = declared
         && let Some(mut split) =
             split_voices(m, audio, ceps, &out, k, &classical.turns, p.fill_gap_s)?
@@ -353,8 +401,11 @@ fn neural_path(
         split.count = estimate;
         return Ok(tidy(split));
     }
-    // Neither the windows nor the pieces heard the declared voices apart: the declared count
-    // is in doubt (a recording of one voice, or one that holds the floor throughout).
+    // Neither the windows nor the pieces (not tried on a long recording) heard the declared
+    // voices apart: the declared count is in doubt (a recording of one voice, or one that
+    // holds the floor throughout). One voice declared as two over 12 minutes: confidence
+    // 0.50–0.53 without this bound, 0.40 with it (the looped hours of `just bench-hour` keep
+    // 0.90–0.95).
     let most = if unheard {
         DOUBTFUL_COUNT_CONFIDENCE
     } else {
@@ -364,10 +415,15 @@ fn neural_path(
     // voice of several declared falls back to the classical answer.
     if folded && declared.is_some() {
         let confidence = agree::agreement(&classical.turns, &out.turns).min(most);
+        let answer = if long {
+            opinion.everywhere()
+        } else {
+            classical
+        };
         return Ok(Diarization {
             confidence,
             count: estimate,
-            ..classical
+            ..answer
         });
     }
     let turns = if (p.refine || long) && out.num_speakers >= 2 {
@@ -389,7 +445,7 @@ fn neural_path(
         confidence: if single {
             1.0
         } else {
-            agree::agreement(&classical.turns, &turns).min(most)
+            agree::agreement(&classical.turns, &opinion.within_read(&turns)).min(most)
         },
         turns,
         overlaps: Vec::new(),
