@@ -188,13 +188,13 @@ fn one_voice_declared_as_two_is_withheld() {
 /// The path of recordings longer than `neural_max_s` (every coaching session past ten
 /// minutes), forced on the 3-minute English call: the models read 9 of its 18 windows, the
 /// frame models label the rest, whose speech is the fitted VAD's less the non-speech model's.
-/// Measured full / nist / TRE 5.77 / 0.85 / 1.83 (when the segmentation read every window and
+/// Measured full / nist / TRE 5.77 / 0.85 / 1.76 (when the segmentation read every window and
 /// every other one was embedded: 5.50 / 0.85 / 1.77; the neural path: 4.90 / 0.39 / 1.55).
-/// On the hour of this call (`just bench-hour`, 32 of 360 windows read, 2 s embedded per
-/// local speaker) 5.65 / 1.30 / 1.02 at 16 kHz and 4.95 / 0.86 / 1.57 at 48 kHz (40 windows
-/// of 3 s: 4.58 / 0.83 / 1.51 and 4.91 / 0.91 / 1.61; reading all 360: 5.18 / 0.77 / 1.54,
-/// and at 48 kHz the classical fallback, 11.98 / 6.03 / 2.96: a fixed stride read the same
-/// two windows of the looped call twenty times).
+/// On the hour of this call (`just bench-hour`, 28 of 360 windows read, 2 s embedded per
+/// local speaker, two resegmentation rounds) 4.38 / 0.79 / 1.20 at 16 kHz and 4.31 / 0.87 /
+/// 1.25 at 48 kHz (40 windows of 3 s, three rounds: 4.58 / 0.83 / 1.51 and 4.91 / 0.91 /
+/// 1.61; reading all 360: 5.18 / 0.77 / 1.54, and at 48 kHz the classical fallback, 11.98 /
+/// 6.03 / 2.96: a fixed stride read the same two windows of the looped call twenty times).
 #[test]
 fn long_recording_path_finds_all_speech_from_a_budget_of_voices() {
     if !neural_ready() {
