@@ -254,12 +254,10 @@ impl MelExtractor {
     fn process_frame(&mut self, out: &mut MelFrames) {
         let win = self.config.win_length;
         let frame = &self.pending[self.read..self.read + win];
-        let mean = frame.iter().sum::<f32>() / win as f32;
-        let mut energy = 0.0f64;
-        for (i, (&x, &w)) in frame.iter().zip(&self.window).enumerate() {
-            let centred = x - mean;
-            energy += f64::from(centred) * f64::from(centred);
-            self.frame_buf[i] = centred * w;
+        let mean = (lane_sum(frame, f64::from) / win as f64) as f32;
+        let energy = lane_sum(frame, |x| f64::from(x - mean).powi(2));
+        for ((out, &x), &w) in self.frame_buf.iter_mut().zip(frame).zip(&self.window) {
+            *out = (x - mean) * w;
         }
         self.frame_buf[win..].fill(0.0);
         let db = 10.0 * (energy / win as f64).max(1e-30).log10();
@@ -277,6 +275,21 @@ impl MelExtractor {
             out.data.push(e.max(MEL_FLOOR).ln());
         }
     }
+}
+
+/// Σ `f(x)` over `xs` in eight independent lanes: one running sum is a serial chain of adds
+/// (two per sample of every frame, ~0.3 s of an hour on one core), eight let the compiler
+/// vectorise it.
+fn lane_sum(xs: &[f32], f: impl Fn(f32) -> f64) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest: f64 = chunks.remainder().iter().map(|&x| f(x)).sum();
+    for chunk in chunks {
+        for (lane, &x) in lanes.iter_mut().zip(chunk) {
+            *lane += f(x);
+        }
+    }
+    lanes.iter().sum::<f64>() + rest
 }
 
 fn validate(c: &MelConfig) -> Result<(), MelError> {
