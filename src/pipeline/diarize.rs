@@ -13,8 +13,8 @@
 //! outside those windows is the VAD's, fitted to the segmentation's boundaries inside them,
 //! less what a model of the recording's non-speech claims (see `long_speech`,
 //! `refinement::ExtraFrames`). So the costly part stays bounded: the dev voices' hour as a
-//! 48 kHz m4a (`just bench-hour`, one core, all of `analyze`) takes 8.3 s against ffmpeg's
-//! 2.5 s decode (reading every window: 20.3 s), DER nist 0.86 %, talk-ratio error 1.57 pp.
+//! 48 kHz m4a (`just bench-hour`, one core, all of `analyze`) takes 6.3 s against ffmpeg's
+//! 1.75 s decode (reading every window: 20.3 s), DER nist 0.87 %, talk-ratio error 1.25 pp.
 //!
 //! When the windows do not hear the declared voices apart (the neural pass folds them into
 //! one, the segmentation hears a single local speaker in most windows, or the clustering
