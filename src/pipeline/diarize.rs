@@ -110,7 +110,7 @@ pub struct DiarizeOptions {
     /// window costs ~35 ms of segmentation and ~30 ms per second of embedded speech on one
     /// core. 28 windows of 2 s (DER full / nist / TRE: dev voices at 48 kHz 4.31 / 0.87 /
     /// 1.25, at 16 kHz 4.38 / 0.79 / 1.20, ja 7.77 / 1.10 / 1.88): the models' part of an
-    /// hour 4.2 → ~2.3 s.
+    /// hour 4.2 → ~2.5 s (perf's share of the final tree's run).
     pub long_budget_windows: usize,
     pub long_max_embed_s: f64,
     pub neural_params: NeuralParams,

@@ -5,7 +5,7 @@
 use super::classical::{label, reseg_params, to_turns};
 use super::features::Cepstra;
 use super::neural::NeuralOutput;
-use super::reseg::{Label, NONE, ResegParams, bridge_pauses, resegment};
+use super::reseg::{Label, NONE, bridge_pauses, resegment};
 use super::{Diarization, DiarizeError, Mode, agree, models, overlap, pieces};
 use crate::domain::{Span, SpeakerTurn};
 use crate::pipeline::types::AnalysisAudio;
@@ -163,14 +163,10 @@ pub(super) fn refine(
             _ => label(classes),
         })
         .collect();
-    let params = ResegParams {
-        passes: if extra.is_some() {
-            LONG_RECORDING_PASSES
-        } else {
-            reseg_params().passes
-        },
-        ..reseg_params()
-    };
+    let mut params = reseg_params();
+    if extra.is_some() {
+        params.passes = LONG_RECORDING_PASSES;
+    }
     let mut labels = resegment(ceps, &seeds, classes, &params).labels;
     if noise.is_some() {
         labels
